@@ -1,0 +1,83 @@
+"""Project hooks: fail fast on bad parameters, and record the lineage of every training run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow
+from kedro.framework.hooks import hook_impl
+from kedro.io import DataCatalog
+from kedro.io.core import VersionNotFoundError
+from kedro.pipeline import Node, Pipeline
+
+from biv_pipeline.datasets import get_dataset
+from biv_pipeline.pipelines.train.nodes import make_training_config
+from biv_pipeline.pipelines.train.pipeline import TRAINING_PARAMETERS
+
+NOISY_TRAIN = "noisy_train"
+LINEAGE_TAG = "noisy_train_version"
+
+
+class MissingNoisyLabelsError(RuntimeError):
+    """No ``noisy_train`` version exists for the dataset the train pipeline was asked for."""
+
+
+def _flatten(prefix: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(f"{prefix}.{key}", item))
+        return flat
+    return {prefix: value}
+
+
+class EarlyValidationHook:
+    """Check every parameter a pipeline uses before its first node runs (and before
+    kedro-mlflow opens a run, hence ``tryfirst``).
+
+    Kedro validates the dataclass-typed blocks (``ingest``, ``noise``) itself when it builds
+    the catalog; this covers the dataset name, the top-level training parameters, and the
+    presence of the noisy labels that a train-only run needs.
+    """
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
+    ) -> None:
+        """Raise a one-line reason naming the bad parameter, before any data is written."""
+        inputs = pipeline.inputs()
+        parameters = catalog.load("parameters")
+        if "params:dataset" in inputs:
+            get_dataset(parameters["dataset"])
+        if "params:loss" in inputs:
+            make_training_config(
+                parameters["dataset"], *(parameters[name] for name in TRAINING_PARAMETERS)
+            )
+        if NOISY_TRAIN in inputs:
+            try:
+                catalog.get(NOISY_TRAIN).resolve_load_version()
+            except VersionNotFoundError as error:
+                dataset = parameters["dataset"]
+                raise MissingNoisyLabelsError(
+                    f"no noisy_train version for dataset '{dataset}': run `kedro run "
+                    f"--pipelines=ingest,noise --params dataset={dataset},...` (or plain "
+                    "`kedro run`) first, or pin an existing one with --load-versions"
+                ) from error
+
+
+class LineageHook:
+    """Tag the MLflow run with the ``noisy_train`` version it trains on and how it was made."""
+
+    @hook_impl
+    def before_node_run(self, node: Node, catalog: DataCatalog, inputs: dict[str, Any]) -> None:
+        """On the node that reads the noisy labels: set the lineage tag and data parameters."""
+        if NOISY_TRAIN not in node.inputs or mlflow.active_run() is None:
+            return
+        version = catalog.get(NOISY_TRAIN).resolve_load_version()
+        provenance = inputs[NOISY_TRAIN].attrs
+        config = inputs.get("training_config")
+        tags = {LINEAGE_TAG: version}
+        if config is not None:
+            tags["mlflow.runName"] = f"{provenance.get('dataset', 'data')}-{config.loss}"
+        mlflow.set_tags(tags)
+        mlflow.log_params(_flatten("data", provenance))

@@ -1,0 +1,49 @@
+"""Wiring of the ingest pipeline."""
+
+from kedro.pipeline import Node, Pipeline
+
+from biv_pipeline.pipelines.ingest.nodes import (
+    fit_label_and_feature_statistics,
+    load_raw_dataset,
+    normalise,
+    split_dataset,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Raw dataset -> seeded split -> training statistics -> normalised splits."""
+    return Pipeline(
+        [
+            Node(
+                load_raw_dataset,
+                inputs=["params:dataset", "params:data_dir", "params:ingest"],
+                outputs="raw_dataset",
+                name="load_raw_dataset",
+            ),
+            Node(
+                split_dataset,
+                inputs=["raw_dataset", "params:dataset", "params:ingest"],
+                outputs=["raw_train", "raw_test"],
+                name="split_train_test",
+            ),
+            Node(
+                fit_label_and_feature_statistics,
+                inputs=["raw_train", "params:ingest"],
+                outputs="normalisation",
+                name="fit_normalisation",
+            ),
+            Node(
+                normalise,
+                inputs=["raw_train", "normalisation"],
+                outputs="train_split",
+                name="normalise_train",
+            ),
+            Node(
+                normalise,
+                inputs=["raw_test", "normalisation"],
+                outputs="test_split",
+                name="normalise_test",
+            ),
+        ],
+        tags="ingest",
+    )

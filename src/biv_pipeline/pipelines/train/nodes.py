@@ -1,0 +1,153 @@
+"""Nodes of the train pipeline: configure, train, evaluate, report."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from biv_pipeline.datasets import LABEL, get_dataset
+from biv_pipeline.losses import make_loss
+from biv_pipeline.models import build_model
+from biv_pipeline.preprocessing import Normalisation
+from biv_pipeline.training import RegressionTensors, TrainingConfig, fit, predict
+
+AUTO = "auto"
+NOISE_COLUMNS = ("y_noisy", "variance", "variance_seen", "component")
+HISTORY_METRICS = (
+    "train_loss",
+    "test_mse",
+    "test_rmse_raw",
+    "epsilon_mean",
+    "effective_batch_size",
+)
+
+
+def make_training_config(
+    dataset: str,
+    loss: str,
+    epsilon: float | str,
+    ess_ratio: float,
+    cutoff: float,
+    model: str,
+    epochs: int,
+    batch_size: int,
+    lr: float | str,
+    seed: int,
+    device: str,
+) -> TrainingConfig:
+    """Validate the training parameters and resolve ``auto`` model and lr per dataset."""
+    spec = get_dataset(dataset)
+    return TrainingConfig(
+        loss=loss,
+        epsilon=epsilon,
+        ess_ratio=ess_ratio,
+        cutoff=cutoff,
+        model=spec.model if model == AUTO else model,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=spec.lr if lr == AUTO else lr,
+        seed=seed,
+        device=device,
+    )
+
+
+def _feature_tensor(frame: pd.DataFrame) -> torch.Tensor:
+    features = frame.drop(columns=[LABEL, *NOISE_COLUMNS], errors="ignore")
+    return torch.as_tensor(features.to_numpy(dtype=np.float32))
+
+
+def _column(frame: pd.DataFrame, name: str) -> torch.Tensor:
+    return torch.as_tensor(frame[name].to_numpy(dtype=np.float32))
+
+
+def train_model(
+    noisy_train: pd.DataFrame, test_split: pd.DataFrame, config: TrainingConfig
+) -> tuple[nn.Module, pd.DataFrame]:
+    """Train on (features, y_noisy, variance_seen); track the clean test MSE per epoch."""
+    train = RegressionTensors(
+        _feature_tensor(noisy_train),
+        _column(noisy_train, "y_noisy"),
+        _column(noisy_train, "variance_seen"),
+    )
+    test = RegressionTensors(_feature_tensor(test_split), _column(test_split, LABEL))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build_model(config.model, tuple(train.x.shape[1:]))
+    generator = torch.Generator().manual_seed(config.seed)
+    loss_fn = make_loss(config.loss, config.epsilon, config.ess_ratio, config.cutoff)
+    history = fit(model, loss_fn, train, test, config, generator)
+    return model, history
+
+
+def predict_test_set(
+    model: nn.Module, test_split: pd.DataFrame, normalisation: dict
+) -> pd.DataFrame:
+    """Clean test labels and predictions, in the learner's units and in raw label units."""
+    stats = Normalisation.from_dict(normalisation)
+    prediction = predict(model, _feature_tensor(test_split)).numpy().astype(float)
+    offset = stats.label_mean if stats.normalized else 0.0
+    return pd.DataFrame(
+        {
+            "y": test_split[LABEL],
+            "y_pred": prediction,
+            "y_raw": test_split[LABEL] * stats.label_scale + offset,
+            "y_pred_raw": prediction * stats.label_scale + offset,
+        }
+    )
+
+
+def summarise_metrics(
+    history: pd.DataFrame, predictions: pd.DataFrame, normalisation: dict
+) -> dict[str, list[dict[str, float]]]:
+    """Per-epoch and final metrics in kedro-mlflow's ``{name: [{step, value}]}`` form.
+
+    test_mse is in normalised label units (as the paper reports); test_rmse_raw in raw units.
+    """
+    scale = Normalisation.from_dict(normalisation).label_scale
+    history = history.assign(test_rmse_raw=np.sqrt(history["test_mse"]) * scale)
+    metrics = {
+        name: [
+            {"step": int(step), "value": float(value)}
+            for step, value in zip(history["epoch"], history[name], strict=True)
+        ]
+        for name in HISTORY_METRICS
+    }
+    final_mse = float(((predictions["y_pred"] - predictions["y"]) ** 2).mean())
+    final = {
+        "final_test_mse": final_mse,
+        "final_test_rmse_raw": float(np.sqrt(final_mse) * scale),
+        "mean_effective_batch_size": float(history["effective_batch_size"].mean()),
+        "skipped_batches": float(history["skipped_batches"].sum()),
+    }
+    last_epoch = int(history["epoch"].iloc[-1])
+    metrics.update({name: [{"step": last_epoch, "value": v}] for name, v in final.items()})
+    return metrics
+
+
+def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure:
+    """Training loss and clean test MSE per epoch (log-y)."""
+    figure, axis = plt.subplots(figsize=(7, 4))
+    axis.plot(
+        history["epoch"], history["train_loss"], marker="o", label=f"train loss ({config.loss})"
+    )
+    axis.plot(history["epoch"], history["test_mse"], marker="o", label="test MSE (clean labels)")
+    axis.set_yscale("log")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("normalised label units$^2$")
+    axis.set_title(f"{config.loss} · {config.model} · lr {config.lr:g} · seed {config.seed}")
+    axis.legend()
+    figure.tight_layout()
+    return figure
+
+
+def package_model(model: nn.Module) -> nn.Module:
+    """The trained model in eval mode on the CPU, ready to be logged with the pytorch flavour."""
+    return model.to("cpu").eval()

@@ -1,0 +1,70 @@
+"""Wiring of the train pipeline."""
+
+from kedro.pipeline import Node, Pipeline
+
+from biv_pipeline.pipelines.train.nodes import (
+    make_training_config,
+    package_model,
+    plot_learning_curve,
+    predict_test_set,
+    summarise_metrics,
+    train_model,
+)
+
+TRAINING_PARAMETERS = [
+    "loss",
+    "epsilon",
+    "ess_ratio",
+    "cutoff",
+    "model",
+    "epochs",
+    "batch_size",
+    "lr",
+    "seed",
+    "device",
+]
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Noisy labels -> trained model -> clean-test predictions, metrics, plots, MLflow model."""
+    return Pipeline(
+        [
+            Node(
+                make_training_config,
+                inputs=["params:dataset", *[f"params:{name}" for name in TRAINING_PARAMETERS]],
+                outputs="training_config",
+                name="make_training_config",
+            ),
+            Node(
+                train_model,
+                inputs=["noisy_train", "test_split", "training_config"],
+                outputs=["trained_model", "training_history"],
+                name="train_model",
+            ),
+            Node(
+                predict_test_set,
+                inputs=["trained_model", "test_split", "normalisation"],
+                outputs="test_predictions",
+                name="predict_test_set",
+            ),
+            Node(
+                summarise_metrics,
+                inputs=["training_history", "test_predictions", "normalisation"],
+                outputs="training_metrics",
+                name="summarise_metrics",
+            ),
+            Node(
+                plot_learning_curve,
+                inputs=["training_history", "training_config"],
+                outputs="learning_curve",
+                name="plot_learning_curve",
+            ),
+            Node(
+                package_model,
+                inputs="trained_model",
+                outputs="mlflow_model",
+                name="package_model",
+            ),
+        ],
+        tags="train",
+    )

@@ -1,0 +1,180 @@
+"""Training loop for in-memory regression data: whole tensors on the device, shuffled index batches.
+
+No Dataset/DataLoader: each batch is an index gather on tensors that already live on the
+device, and the host synchronises once per epoch (loss check, metrics), not per batch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from biv_pipeline.losses import AUTO, LOSSES, WeightedSquaredLoss, kish_effective_sample_size
+
+PREDICT_BATCH = 8192
+
+
+class NonFiniteLossError(RuntimeError):
+    """Raised when a training loss becomes NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The training parameters (see ``conf/base/parameters_train.yml``), validated."""
+
+    loss: str = "biv"
+    epsilon: float | str = 0.5
+    ess_ratio: float = 0.5
+    cutoff: float = 1.0
+    model: str = "vanilla_ann"
+    epochs: int = 20
+    batch_size: int = 256
+    lr: float = 1e-2
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {self.loss!r}")
+        if self.epsilon != AUTO and not (
+            isinstance(self.epsilon, int | float) and self.epsilon >= 0
+        ):
+            raise ValueError(f"epsilon must be a number >= 0 or 'auto'; got {self.epsilon!r}")
+        if not 0 < self.ess_ratio < 1:
+            raise ValueError(f"ess_ratio must be in (0, 1); got {self.ess_ratio!r}")
+        if not self.cutoff > 0:
+            raise ValueError(f"cutoff must be > 0; got {self.cutoff!r}")
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0; got {self.lr!r}")
+        resolve_device(self.device)
+
+
+def resolve_device(spec: str) -> torch.device:
+    """``auto`` -> cuda if available else cpu; ``cpu``, ``cuda`` and ``cuda:N`` are accepted."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N; got {spec!r}") from error
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N; got {spec!r}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {spec!r} was asked for but CUDA is not available here")
+    return device
+
+
+@dataclass(frozen=True)
+class RegressionTensors:
+    """Inputs, targets and (for training) the per-label noise variances seen by the learner."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    variance: torch.Tensor | None = None
+
+    def to(self, device: torch.device) -> RegressionTensors:
+        """A copy on ``device``."""
+        variance = None if self.variance is None else self.variance.to(device)
+        return RegressionTensors(self.x.to(device), self.y.to(device), variance)
+
+
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = PREDICT_BATCH) -> torch.Tensor:
+    """Predictions of ``model`` in eval mode without gradients, in chunks."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = torch.cat([model(chunk) for chunk in x.split(batch_size)])
+    model.train(was_training)
+    return out
+
+
+def mean_squared_error(model: nn.Module, data: RegressionTensors) -> float:
+    """Mean squared error of ``model`` on ``data`` (one host synchronisation)."""
+    return float(((predict(model, data.x) - data.y) ** 2).mean())
+
+
+def _progress_enabled() -> bool:
+    return not os.environ.get("CI")
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: WeightedSquaredLoss,
+    train: RegressionTensors,
+    test: RegressionTensors,
+    config: TrainingConfig,
+    generator: torch.Generator,
+) -> pd.DataFrame:
+    """Train ``model`` with Adam; evaluate the test MSE once per epoch.
+
+    Returns the per-epoch history: train_loss (mean over batches), test_mse, the mean
+    epsilon and Kish effective batch size, and the batches skipped for lack of signal.
+    Raises ``NonFiniteLossError`` naming the epoch and batch if the loss stops being finite.
+    """
+    device = resolve_device(config.device)
+    model.to(device)
+    train, test = train.to(device), test.to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    n_rows = len(train.y)
+    n_batches = math.ceil(n_rows / config.batch_size)
+    history = []
+    epochs = tqdm(
+        range(1, config.epochs + 1),
+        desc=f"train {config.loss}",
+        unit="epoch",
+        disable=None if _progress_enabled() else True,
+    )
+    for epoch in epochs:
+        model.train()
+        order = torch.randperm(n_rows, generator=generator).to(device)
+        batch_losses = torch.zeros(n_batches, device=device)
+        used = torch.zeros(n_batches, dtype=torch.bool, device=device)
+        epsilon_sum = torch.zeros((), device=device)
+        ess_sum = torch.zeros((), device=device)
+        for batch, index in enumerate(order.split(config.batch_size)):
+            variance = train.variance[index]
+            if not loss_fn.has_signal(variance):
+                continue
+            weights = loss_fn.batch_weights(variance)
+            loss = loss_fn.weighted_loss(model(train.x[index]), train.y[index], weights.weights)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            batch_losses[batch] = loss.detach()
+            used[batch] = True
+            epsilon_sum += weights.epsilon.detach()
+            ess_sum += kish_effective_sample_size(weights.weights).detach()
+        n_used = int(used.sum())
+        _check_finite(batch_losses, used, epoch)
+        record = {
+            "epoch": epoch,
+            "train_loss": float(batch_losses[used].mean()) if n_used else math.nan,
+            "test_mse": mean_squared_error(model, test),
+            "epsilon_mean": float(epsilon_sum) / max(n_used, 1),
+            "effective_batch_size": float(ess_sum) / max(n_used, 1),
+            "skipped_batches": n_batches - n_used,
+        }
+        history.append(record)
+        epochs.set_postfix(train_loss=record["train_loss"], test_mse=record["test_mse"])
+    model.to("cpu")
+    return pd.DataFrame(history)
+
+
+def _check_finite(batch_losses: torch.Tensor, used: torch.Tensor, epoch: int) -> None:
+    bad = used & ~torch.isfinite(batch_losses)
+    if bad.any():
+        batch = int(bad.nonzero()[0])
+        raise NonFiniteLossError(
+            f"training loss became {float(batch_losses[batch])} at epoch {epoch}, batch "
+            f"{batch + 1}; lower lr, raise epsilon, or check the variances"
+        )
