@@ -16,6 +16,7 @@ from biv_pipeline.pipelines.train.pipeline import TRAINING_PARAMETERS
 
 NOISY_TRAIN = "noisy_train"
 LINEAGE_TAG = "noisy_train_version"
+TRAINING_CONFIG = "training_config"
 
 
 class MissingNoisyLabelsError(RuntimeError):
@@ -70,14 +71,15 @@ class LineageHook:
 
     @hook_impl
     def before_node_run(self, node: Node, catalog: DataCatalog, inputs: dict[str, Any]) -> None:
-        """On the node that reads the noisy labels: set the lineage tag and data parameters."""
-        if NOISY_TRAIN not in node.inputs or mlflow.active_run() is None:
+        """On the training node: set the lineage tag, the run name and the data parameters."""
+        if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs) or mlflow.active_run() is None:
             return
         version = catalog.get(NOISY_TRAIN).resolve_load_version()
         provenance = inputs[NOISY_TRAIN].attrs
-        config = inputs.get("training_config")
-        tags = {LINEAGE_TAG: version}
-        if config is not None:
-            tags["mlflow.runName"] = f"{provenance.get('dataset', 'data')}-{config.loss}"
+        config = inputs[TRAINING_CONFIG]
+        tags = {LINEAGE_TAG: version, "mlflow.runName": f"{provenance['dataset']}-{config.loss}"}
+        user_tag = catalog.load("params:tag")
+        if user_tag is not None:
+            tags["tag"] = str(user_tag)
         mlflow.set_tags(tags)
         mlflow.log_params(_flatten("data", provenance))

@@ -1,0 +1,48 @@
+"""Shared fixtures: the real data beside the checkout, and throw-away project copies."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
+DATA_LAYERS = (
+    "01_raw",
+    "02_intermediate",
+    "03_primary",
+    "04_feature",
+    "05_model_input",
+    "06_models",
+    "07_model_output",
+    "08_reporting",
+)
+
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (UCI Wine Quality CSVs, a UTKFace sample); required, never skipped."""
+    if not (SHARED_DATA / "wine" / "winequality-red.csv").is_file():
+        pytest.fail(f"the shared test data is missing: expected it at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the Kedro project's config in a temp folder, as the working directory.
+
+    Runs inside it write their data and ``mlflow.db`` there, never into the checkout.
+    """
+    shutil.copy(REPO_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    shutil.copytree(REPO_ROOT / "conf", tmp_path / "conf")
+    (tmp_path / "src").mkdir()  # the package itself is imported from the installed checkout
+    for layer in DATA_LAYERS:
+        (tmp_path / "data" / layer).mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

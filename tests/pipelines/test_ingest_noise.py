@@ -1,0 +1,88 @@
+"""ingest + noise end to end through a real KedroSession, on Wine and on synthetic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.pipelines.conftest import noisy_versions, read_version, run_kedro
+
+
+def test_wine_ingest_and_noise_write_a_versioned_noisy_table(project: Path, wine_params) -> None:
+    run_kedro(project, ["ingest", "noise"], **wine_params)
+    (version,) = noisy_versions(project, "wine")
+    noisy = read_version(version)
+    assert len(noisy) == 4000
+    assert {"y", "y_noisy", "variance", "variance_seen", "component"} <= set(noisy.columns)
+    assert len(noisy.columns) == 11 + 5
+    assert noisy.attrs["dataset"] == "wine"
+    assert noisy.attrs["noise"]["p"] == 0.5
+    stats = json.loads((project / "data/03_primary/wine/normalisation.json").read_text())
+    assert stats["normalized"] is True
+    assert noisy["y"].mean() == pytest.approx(0.0, abs=1e-9)
+    histogram = project / "data/08_reporting/wine/variance_histogram.png"
+    assert len(list(histogram.glob("*/variance_histogram.png"))) == 1
+
+
+def test_running_twice_gives_two_identical_versions(project: Path, wine_params) -> None:
+    run_kedro(project, ["ingest", "noise"], **wine_params)
+    run_kedro(project, ["ingest", "noise"], **wine_params)
+    first, second = noisy_versions(project, "wine")
+    assert first.parent.name != second.parent.name
+    assert read_version(first).equals(read_version(second))
+
+
+def test_raw_units_are_divided_by_the_label_variance(project: Path, wine_params) -> None:
+    noise = {"units": "raw", "components": [[0.5, 0.01]], "p": 1.0}
+    run_kedro(project, ["ingest", "noise"], **wine_params, noise=noise)
+    noisy = read_version(noisy_versions(project, "wine")[-1])
+    stats = json.loads((project / "data/03_primary/wine/normalisation.json").read_text())
+    expected_mean = 0.5 / stats["label_std"] ** 2
+    assert noisy["variance"].mean() == pytest.approx(expected_mean, rel=0.02)
+
+
+def test_threshold_drops_the_noisy_rows(project: Path, wine_params) -> None:
+    run_kedro(project, ["ingest", "noise"], **wine_params, noise={"threshold": 1.0})
+    noisy = read_version(noisy_versions(project, "wine")[-1])
+    assert (noisy["variance_seen"] < 1.0).all()
+    assert 1500 < len(noisy) < 2500  # about half the labels come from the near-clean component
+
+
+def test_a_bad_noise_parameter_fails_before_writing_a_version(project: Path, wine_params) -> None:
+    run_kedro(project, ["ingest", "noise"], **wine_params)
+    with pytest.raises(Exception, match=r"noise.p must be in \[0, 1\]; got 1.5"):
+        run_kedro(project, ["noise"], **wine_params, noise={"p": 1.5})
+    assert len(noisy_versions(project, "wine")) == 1
+
+
+def test_a_bad_dataset_fails_before_anything_is_written(project: Path) -> None:
+    with pytest.raises(ValueError, match="dataset must be one of synthetic, wine"):
+        run_kedro(project, dataset="mnist")
+    assert not list((project / "data").rglob("*.parquet"))
+
+
+def test_a_data_dir_without_the_files_is_named(project: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(Exception, match=r"wine/winequality-red.csv"):
+        run_kedro(
+            project, ["ingest"], dataset="wine", data_dir=str(empty), ingest={"download": False}
+        )
+
+
+def test_default_run_needs_no_data_and_no_network(project: Path) -> None:
+    run_kedro(project, ["ingest", "noise"])
+    (version,) = noisy_versions(project, "synthetic")
+    noisy = read_version(version)
+    assert len(noisy) == 4000
+    assert np.isfinite(noisy["y_noisy"]).all()
+
+
+def test_datasets_keep_separate_version_histories(project: Path, wine_params) -> None:
+    run_kedro(project, ["ingest", "noise"], **wine_params)
+    run_kedro(project, ["ingest", "noise"])
+    assert len(noisy_versions(project, "wine")) == 1
+    assert len(noisy_versions(project, "synthetic")) == 1

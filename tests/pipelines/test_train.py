@@ -1,0 +1,79 @@
+"""train end to end: same noisy labels for several losses, tracked in MLflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from tests.pipelines.conftest import (
+    QUICK_TRAINING,
+    noisy_versions,
+    run_kedro,
+    training_runs,
+)
+
+
+def test_two_losses_train_on_the_same_noisy_version(project: Path, wine_params) -> None:
+    run_kedro(project, ["ingest", "noise"], **wine_params)
+    (version,) = noisy_versions(project, "wine")
+    for loss in ("biv", "mse"):
+        run_kedro(project, ["train"], **wine_params, **QUICK_TRAINING, loss=loss)
+    runs = training_runs(project)
+    assert sorted(runs["tags.mlflow.runName"]) == ["wine-biv", "wine-mse"]
+    assert set(runs["tags.noisy_train_version"]) == {version.parent.name}
+    assert set(runs["status"]) == {"FINISHED"}
+    client = mlflow.MlflowClient()
+    for run_id in runs["run_id"]:
+        history = client.get_metric_history(run_id, "test_mse")
+        assert [metric.step for metric in history] == [1, 2]
+        assert client.get_metric_history(run_id, "test_rmse_raw")
+        assert [a.path for a in client.list_artifacts(run_id)] == ["learning_curve.png"]
+    run = runs.iloc[0]
+    assert run["params.data.noise.p"] == "0.5"
+    assert run["params.data.train_rows"] == "4000"
+    assert run["metrics.final_test_mse"] == pytest.approx(run["metrics.test_mse"])
+
+
+def test_pinned_version_is_the_one_trained_on(project: Path, wine_params) -> None:
+    run_kedro(project, ["ingest", "noise"], **wine_params)
+    run_kedro(project, ["noise"], **wine_params, noise={"seed": 1})
+    first, _ = noisy_versions(project, "wine")
+    pin = {"noisy_train": first.parent.name}
+    run_kedro(project, ["train"], load_versions=pin, **wine_params, **QUICK_TRAINING)
+    runs = training_runs(project)
+    assert list(runs["tags.noisy_train_version"]) == [first.parent.name]
+    assert runs.iloc[0]["params.data.noise.seed"] == "7159"
+
+
+def test_full_default_run_tracks_the_model(project: Path) -> None:
+    run_kedro(project, **QUICK_TRAINING)
+    runs = training_runs(project)
+    (run_id,) = runs["run_id"]
+    models = mlflow.search_logged_models(experiment_ids=[runs.iloc[0]["experiment_id"]])
+    assert list(models["source_run_id"]) == [run_id]
+    model = mlflow.pytorch.load_model(f"models:/{models.iloc[0]['model_id']}")
+    assert sum(p.numel() for p in model.parameters()) > 0
+    predictions = list((project / "data/07_model_output/synthetic").glob("*/*/*.parquet"))
+    assert len(predictions) == 1
+
+
+def test_training_without_noisy_labels_says_to_run_noise_first(project: Path, wine_params) -> None:
+    with pytest.raises(Exception, match=r"no noisy_train version for dataset 'wine'.*kedro run"):
+        run_kedro(project, ["train"], **wine_params)
+    assert training_runs(project).empty
+
+
+def test_a_bad_loss_lists_the_valid_losses(project: Path, wine_params) -> None:
+    run_kedro(project, ["ingest", "noise"], **wine_params)
+    with pytest.raises(ValueError, match="loss must be one of mse, iv, biv, cutoff; got 'l1'"):
+        run_kedro(project, ["train"], **wine_params, loss="l1")
+
+
+@pytest.mark.parametrize("loss", ["iv", "cutoff"])
+def test_every_loss_runs_end_to_end(project: Path, loss: str) -> None:
+    run_kedro(project, **QUICK_TRAINING, loss=loss, epsilon="auto")
+    runs = training_runs(project)
+    assert list(runs["tags.mlflow.runName"]) == [f"synthetic-{loss}"]
+    assert runs.iloc[0]["metrics.mean_effective_batch_size"] > 0

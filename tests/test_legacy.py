@@ -1,0 +1,299 @@
+"""Tests of ``biv-pipeline legacy``: the original's command lines become ``kedro run --params``."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from kedro.framework.cli.utils import _split_params
+from mlflow import MlflowClient
+
+from biv_pipeline.legacy import (
+    LegacyArgumentError,
+    Translation,
+    build_parser,
+    kedro_command,
+    main,
+    translate,
+)
+from biv_pipeline.noise import NoiseConfig
+
+ORIGINAL_README = Path(__file__).resolve().parents[2] / "shared" / "seed" / "ORIGINAL_README.md"
+
+# The "Run the Code" command and the six "Examples" of the original README, verbatim.
+RUN_THE_CODE = (
+    'python main.py --experiment_settings="exp_tag,7159,utkf,True" --model_settings="mse,resnet"'
+    ' --noise="False" --noise_settings="gamma,-1"  --average_variance="-1"  '
+    '--params_settings="manvar,-1"  --parameters="10,5,200,200" --epsilon="0.5" '
+    '--distributions_ratio="0.3"'
+)
+EXAMPLES = [
+    'python main.py --experiment_settings="exp_tag,7159,utkf,True" '
+    '--model_settings="mse,vanilla_cnn"',
+    'python main.py --experiment_settings="exp_tag,7159,utkf,True" --model_settings="biv,resnet" '
+    '--noise="True" --noise_settings="uniform,-1"  --average_variance="-1"  '
+    '--params_settings="boundaries,-1"  --parameters="0,1" --epsilon="0.5" '
+    '--distributions_ratio="1"',
+    'python main.py --experiment_settings="exp_tag,7159,utkf,True" --model_settings="biv,resnet" '
+    '--noise="True" --noise_settings="uniform,-1"  --average_variance="2000"  '
+    '--params_settings="boundaries,-1"  --parameters="0,1,20,10" --epsilon="0.5" '
+    '--distributions_ratio="0.5"',
+    'python main.py --experiment_settings="exp_tag,7159,utkf,True" --model_settings="mse,resnet" '
+    '--noise="True" --noise_settings="uniform,-1"  --average_variance="2000"  '
+    '--params_settings="meanvar,-1"  --parameters="0,1,20,10" --distributions_ratio="0.5"',
+    'python main.py --experiment_settings="exp_tag,7159,utkf,True" --model_settings="biv,resnet" '
+    '--noise="True" --noise_settings="uniform,-1"  --average_variance="2000"  '
+    '--params_settings="meanvar,-1"  --parameters="0,1,20,10" --epsilon="0.5" '
+    '--distributions_ratio="0.5"',
+    'python main.py --experiment_settings="exp_tag,7159,utkf,True" --model_settings="biv,resnet" '
+    '--noise="True" --noise_settings="uniform,1"  --average_variance="2000"  '
+    '--params_settings="meanvar,-1" --parameters="0,1,20,10" --epsilon="0.5" '
+    '--distributions_ratio="0.5"',
+]
+WINE = (
+    '--experiment_settings="t,7159,wine,True" --model_settings="biv,vanilla_ann" --noise="True" '
+    '--noise_settings="uniform,-1" --average_variance="-1" --params_settings="meanvar,-1" '
+    '--parameters="0.05,1.0,0.0008,0.3" --epsilon="0.5" --distributions_ratio="0.5"'
+)
+
+UTKF = {"dataset": "utkf", "tag": "exp_tag", "seed": 7159}
+UTKF_INGEST = {"ingest": {"split_seed": 7159, "normalize": True}}
+BIMODAL = {
+    "enabled": True,
+    "distribution": "uniform",
+    "threshold": None,
+    "components": [[0.0, 20.0], [1.0, 10.0]],
+    "average_variance": 2000.0,
+    "p": 0.5,
+    "hetero_scale": None,
+    "units": "raw",
+    "seed": 7159,
+}
+EXPECTED = [
+    {**UTKF, **UTKF_INGEST, "loss": "mse", "model": "vanilla_cnn", "noise": {"enabled": False}},
+    {
+        **UTKF,
+        **UTKF_INGEST,
+        "loss": "biv",
+        "model": "resnet18",
+        "epsilon": 0.5,
+        "noise": {
+            "enabled": True,
+            "distribution": "uniform",
+            "threshold": None,
+            "parameterisation": "bounds",
+            "hetero_scale": None,
+            "components": [[0.0, 1.0]],
+            "average_variance": None,
+            "p": 1.0,
+            "units": "raw",
+            "seed": 7159,
+        },
+    },
+    {
+        **UTKF,
+        **UTKF_INGEST,
+        "loss": "biv",
+        "model": "resnet18",
+        "epsilon": 0.5,
+        "noise": {**BIMODAL, "parameterisation": "bounds"},
+    },
+    {
+        **UTKF,
+        **UTKF_INGEST,
+        "loss": "mse",
+        "model": "resnet18",
+        "noise": {**BIMODAL, "parameterisation": "meanvar"},
+    },
+    {
+        **UTKF,
+        **UTKF_INGEST,
+        "loss": "biv",
+        "model": "resnet18",
+        "epsilon": 0.5,
+        "noise": {**BIMODAL, "parameterisation": "meanvar"},
+    },
+    {
+        **UTKF,
+        **UTKF_INGEST,
+        "loss": "biv",
+        "model": "resnet18",
+        "epsilon": 0.5,
+        "noise": {**BIMODAL, "parameterisation": "meanvar", "threshold": 1.0},
+    },
+]
+
+
+def legacy_args(flags: str) -> list[str]:
+    """``legacy`` plus the flags of an original command line (``python main.py`` dropped)."""
+    words = shlex.split(flags)
+    return ["legacy", *(words[2:] if words[:2] == ["python", "main.py"] else words)]
+
+
+def run_translate(flags: str) -> Translation:
+    return translate(build_parser().parse_args(legacy_args(flags)))
+
+
+def test_examples_are_the_original_readme_commands():
+    readme = " ".join(ORIGINAL_README.read_text().split())
+    for command in [RUN_THE_CODE, *EXAMPLES]:
+        assert " ".join(command.split()) in readme
+
+
+def test_run_the_code_example_stops_on_manvar_and_suggests_meanvar():
+    with pytest.raises(
+        LegacyArgumentError, match=r"params_type .* 'manvar'; did you mean 'meanvar'"
+    ):
+        run_translate(RUN_THE_CODE)
+
+
+@pytest.mark.parametrize("index", range(len(EXAMPLES)), ids=[f"example{i + 1}" for i in range(6)])
+def test_readme_example_translates_to_the_expected_parameters(index):
+    assert run_translate(EXAMPLES[index]) == Translation(EXPECTED[index], [])
+
+
+@pytest.mark.parametrize("index", [1, 2])
+def test_readme_bounds_examples_give_a_valid_noise_block(index):
+    NoiseConfig(**run_translate(EXAMPLES[index]).params["noise"])
+
+
+@pytest.mark.parametrize("index", [3, 4, 5])
+def test_readme_meanvar_examples_have_a_zero_mean_that_the_pipeline_rejects(index):
+    with pytest.raises(ValueError, match=r"the mean must be > 0"):
+        NoiseConfig(**run_translate(EXAMPLES[index]).params["noise"])
+
+
+def test_wine_command_translates_to_a_valid_noise_block():
+    noise = run_translate(WINE).params["noise"]
+    assert noise["components"] == [[0.05, 0.0008], [1.0, 0.3]]
+    NoiseConfig(**noise)
+
+
+def test_parameters_pair_first_halves_with_second_halves():
+    flags = WINE.replace("0.05,1.0,0.0008,0.3", "1,2,3,10,20,30")
+    noise = run_translate(flags).params["noise"]
+    assert noise["components"] == [[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("biv,vanilla_ann", "bvi,vanilla_ann", r"loss .* 'bvi'; did you mean 'biv'"),
+        ("biv,vanilla_ann", "biv,resnet18", r"model .* 'resnet18'; did you mean 'resnet'"),
+        ("t,7159,wine,True", "t,7159,wien,True", r"dataset .* 'wien'; did you mean 'wine'"),
+        ("t,7159,wine,True", "t,7159,wine,true", r"normalize .* 'true'; did you mean 'True'"),
+        ("uniform,-1", "unifrom,-1", r"type .* 'unifrom'; did you mean 'uniform'"),
+        ("meanvar,-1", "boundary,-1", r"params_type .* 'boundary'; did you mean 'boundaries'"),
+    ],
+)
+def test_unknown_value_stops_with_the_closest_valid_one(old, new, message):
+    with pytest.raises(LegacyArgumentError, match=message):
+        run_translate(WINE.replace(old, new))
+
+
+def test_odd_parameter_count_is_an_error_naming_the_flag():
+    with pytest.raises(LegacyArgumentError, match=r"--parameters needs an even number .* got 3"):
+        run_translate(WINE.replace("0.05,1.0,0.0008,0.3", "0.05,1.0,0.0008"))
+
+
+def test_packed_flag_with_a_missing_field_is_an_error_naming_the_fields():
+    with pytest.raises(LegacyArgumentError, match=r"--model_settings needs 2 .*\(loss,model\)"):
+        run_translate(WINE.replace("biv,vanilla_ann", "biv"))
+
+
+def test_non_numeric_value_is_an_error_naming_the_flag():
+    with pytest.raises(LegacyArgumentError, match=r"--epsilon: epsilon must be a number"):
+        run_translate(WINE.replace('--epsilon="0.5"', '--epsilon="half"'))
+
+
+def test_noise_without_its_distribution_flags_is_an_error():
+    flags = (
+        '--experiment_settings="t,7159,wine,True" --model_settings="biv,vanilla_ann" --noise=True'
+    )
+    with pytest.raises(LegacyArgumentError, match=r"needs --noise_settings, --params_settings"):
+        run_translate(flags)
+
+
+def test_two_components_without_a_ratio_is_an_error():
+    with pytest.raises(LegacyArgumentError, match=r"--distributions_ratio is needed"):
+        run_translate(WINE.replace('--distributions_ratio="0.5"', ""))
+
+
+def test_negative_switches_become_null():
+    flags = WINE.replace('--average_variance="-1"', '--average_variance="-5"')
+    noise = run_translate(flags).params["noise"]
+    assert (noise["average_variance"], noise["hetero_scale"], noise["threshold"]) == (None,) * 3
+
+
+def test_ratio_outside_unit_interval_is_left_to_the_pipeline():
+    noise = run_translate(
+        WINE.replace('--distributions_ratio="0.5"', '--distributions_ratio="1.5"')
+    )
+    assert noise.params["noise"]["p"] == 1.5
+    with pytest.raises(ValueError, match=r"noise.p must be in \[0, 1\]"):
+        NoiseConfig(**noise.params["noise"])
+
+
+def test_noise_settings_with_noise_off_only_warn_and_are_left_out():
+    translation = run_translate(WINE.replace('--noise="True"', '--noise="False"'))
+    assert translation.params["noise"] == {"enabled": False}
+    flags = [
+        "noise_settings",
+        "params_settings",
+        "parameters",
+        "average_variance",
+        "distributions_ratio",
+    ]
+    assert translation.warnings == [
+        f"--{flag} is ignored: noise is off (--noise=False)" for flag in flags
+    ]
+
+
+def test_new_options_set_data_dir_and_epochs():
+    params = run_translate(f"{WINE} --data-dir ../shared/data --epochs 1").params
+    assert (params["data_dir"], params["epochs"]) == ("../shared/data", 1)
+
+
+def test_params_option_reads_back_through_kedro_cli_as_the_same_parameters():
+    translation = run_translate(f"{WINE} --data-dir ../shared/data --epochs 1")
+    command = kedro_command(translation.params)
+    assert _split_params(None, None, command[3]) == translation.params
+
+
+def test_dry_run_prints_the_block_and_the_command_with_passthrough(capsys):
+    status = main([*legacy_args(WINE), "--dry-run", "--", "--env", "local"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "\n  components:\n  - [0.05, 0.0008]\n  - [1.0, 0.3]\n" in out
+    assert "\nkedro run --params 'dataset=wine,tag=t," in out
+    assert out.endswith("  - 0.3' --env local\n")
+
+
+def test_params_after_double_dash_is_refused(capsys):
+    status = main([*legacy_args(WINE), "--dry-run", "--", "--params", "lr=0.1"])
+    assert status == 2
+    assert "not --params after --" in capsys.readouterr().err
+
+
+def test_error_exits_with_status_2_and_names_the_flag(capsys):
+    status = main(legacy_args(RUN_THE_CODE))
+    assert status == 2
+    assert "--params_settings: params_type" in capsys.readouterr().err
+
+
+def test_wine_command_runs_end_to_end_and_tags_the_mlflow_run(project, shared_data):
+    executable = shutil.which("biv-pipeline", path=str(Path(sys.executable).parent))
+    assert executable, "biv-pipeline is not installed: run `pip install -e .`"
+    args = [*legacy_args(WINE), "--data-dir", str(shared_data), "--epochs", "1"]
+    result = subprocess.run(
+        [executable, *args], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("biv-pipeline")
+    runs = client.search_runs([experiment.experiment_id])
+    assert [run.data.tags.get("tag") for run in runs] == ["t"]
