@@ -107,7 +107,8 @@ def test_asking_for_cuda_without_it_says_so() -> None:
         ({"loss": "huber"}, "loss must be one of mse, iv, biv, cutoff; got 'huber'"),
         ({"epochs": 0}, "epochs must be a positive integer"),
         ({"batch_size": 2.5}, "batch_size must be a positive integer"),
-        ({"lr": 0}, "lr must be > 0"),
+        ({"lr": 0}, "lr must be a number > 0 or auto"),
+        ({"model": "resnet50"}, "model must be one of auto, vanilla_ann"),
         ({"epsilon": "tiny"}, "epsilon must be a number >= 0 or 'auto'"),
     ],
 )

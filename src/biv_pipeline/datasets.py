@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from biv_pipeline.errors import MissingDataError, ParameterError
+
 LABEL = "y"
 
 WINE_URL = "https://archive.ics.uci.edu/static/public/186/wine+quality.zip"
@@ -58,8 +60,8 @@ def make_synthetic(n_samples: int, n_features: int, seed: int) -> pd.DataFrame:
     (features beyond the first two enter linearly; d >= 2).
     """
     if n_features < 2 or n_samples < 2:
-        raise ValueError(
-            "ingest.synthetic needs n_features >= 2 and n_samples >= 2; "
+        raise ParameterError(
+            "ingest.synthetic_features must be >= 2 and ingest.synthetic_samples >= 2; "
             f"got n_features={n_features}, n_samples={n_samples}"
         )
     rng = np.random.default_rng(seed)
@@ -80,7 +82,7 @@ def download_wine(target: Path, url: str) -> None:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             archive = zipfile.ZipFile(io.BytesIO(response.read()))
     except (urllib.error.URLError, OSError, zipfile.BadZipFile) as error:
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"Wine Quality files are missing from {target} and the download from {url} "
             f"failed ({error}). Download the zip by hand and put winequality-red.csv and "
             f"winequality-white.csv into {target}, or pass --params data_dir=PATH pointing "
@@ -106,7 +108,7 @@ def load_wine(options: SourceOptions) -> pd.DataFrame:
     paths = [folder / name for name in WINE_SHA256]
     if not all(path.is_file() for path in paths):
         if not options.download:
-            raise FileNotFoundError(
+            raise MissingDataError(
                 f"data_dir {options.data_dir} has no wine/winequality-red.csv and "
                 "wine/winequality-white.csv (and ingest.download is false). Put the UCI files "
                 "there or pass --params data_dir=PATH."
@@ -132,5 +134,5 @@ DATASETS: dict[str, DatasetSpec] = {
 def get_dataset(name: str) -> DatasetSpec:
     """The registry entry for ``name``, or a clear error listing the known datasets."""
     if name not in DATASETS:
-        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {name!r}")
+        raise ParameterError(f"dataset must be one of {', '.join(DATASETS)}; got {name!r}")
     return DATASETS[name]

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from types import TracebackType
 from typing import Any
 
 import mlflow
+from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.io.core import VersionNotFoundError
 from kedro.pipeline import Node, Pipeline
+from kedro.validation.exceptions import ParameterValidationError
 
 from biv_pipeline.datasets import get_dataset
+from biv_pipeline.errors import MissingDataError, ParameterError
 from biv_pipeline.pipelines.train.nodes import make_training_config
 from biv_pipeline.pipelines.train.pipeline import TRAINING_PARAMETERS
+from biv_pipeline.training import NonFiniteLossError
 
 NOISY_TRAIN = "noisy_train"
+INPUT_ERRORS = (ParameterError, MissingDataError, ParameterValidationError, NonFiniteLossError)
+TRACEBACK_ENV = "BIV_TRACEBACK"
 LINEAGE_TAG = "noisy_train_version"
 TRAINING_CONFIG = "training_config"
 
 
-class MissingNoisyLabelsError(RuntimeError):
+class MissingNoisyLabelsError(MissingDataError):
     """No ``noisy_train`` version exists for the dataset the train pipeline was asked for."""
 
 
@@ -83,3 +92,28 @@ class LineageHook:
             tags["tag"] = str(user_tag)
         mlflow.set_tags(tags)
         mlflow.log_params(_flatten("data", provenance))
+
+
+class ConciseErrorsHook:
+    """Show errors in the user's input as one line on stderr instead of a traceback.
+
+    Bugs keep their full traceback, and ``BIV_TRACEBACK=1`` shows it for every error.
+    """
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        """Wrap the interpreter's exception hook (after Kedro installed its rich one)."""
+        if os.environ.get(TRACEBACK_ENV) or getattr(sys.excepthook, "concise", False):
+            return
+        fallback = sys.excepthook
+
+        def concise(
+            kind: type[BaseException], error: BaseException, trace: TracebackType | None
+        ) -> None:
+            if isinstance(error, INPUT_ERRORS):
+                print(f"Error: {' '.join(str(error).split())}", file=sys.stderr)
+            else:
+                fallback(kind, error, trace)
+
+        concise.concise = True  # type: ignore[attr-defined]
+        sys.excepthook = concise

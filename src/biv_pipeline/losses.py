@@ -8,10 +8,13 @@ shape (B,); a (B, 1) vs (B,) mix-up raises instead of broadcasting to (B, B).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 from torch import nn
+
+from biv_pipeline.errors import ParameterError
 
 LOSSES: tuple[str, ...] = ("mse", "iv", "biv", "cutoff")
 AUTO = "auto"
@@ -23,6 +26,32 @@ class BatchWeights(NamedTuple):
 
     weights: torch.Tensor
     epsilon: torch.Tensor
+
+
+def check_epsilon(epsilon: float | str) -> None:
+    """epsilon is a number >= 0 or ``auto``."""
+    if epsilon != AUTO and not (
+        isinstance(epsilon, int | float) and not isinstance(epsilon, bool) and epsilon >= 0
+    ):
+        raise ParameterError(f"epsilon must be a number >= 0 or 'auto'; got {epsilon!r}")
+
+
+def check_ess_ratio(ess_ratio: float) -> None:
+    """ess_ratio is a fraction in (0, 1)."""
+    if not (isinstance(ess_ratio, int | float) and 0 < ess_ratio < 1):
+        raise ParameterError(f"ess_ratio must be in (0, 1); got {ess_ratio!r}")
+
+
+def check_cutoff(cutoff: float) -> None:
+    """cutoff is a variance threshold > 0."""
+    if not (isinstance(cutoff, int | float) and cutoff > 0):
+        raise ParameterError(f"cutoff must be a number > 0; got {cutoff!r}")
+
+
+def check_loss_name(name: str) -> None:
+    """name is one of ``LOSSES``."""
+    if name not in LOSSES:
+        raise ParameterError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
 
 
 def check_shapes(pred: torch.Tensor, target: torch.Tensor, variance: torch.Tensor) -> None:
@@ -112,10 +141,8 @@ class _InverseVarianceWeights(WeightedSquaredLoss):
 
     def __init__(self, epsilon: float | str = 0.5, ess_ratio: float = 0.5) -> None:
         super().__init__()
-        if epsilon != AUTO and not (isinstance(epsilon, int | float) and epsilon >= 0):
-            raise ValueError(f"epsilon must be a number >= 0 or 'auto'; got {epsilon!r}")
-        if not 0 < ess_ratio < 1:
-            raise ValueError(f"ess_ratio must be in (0, 1); got {ess_ratio!r}")
+        check_epsilon(epsilon)
+        check_ess_ratio(ess_ratio)
         self.epsilon = epsilon
         self.ess_ratio = ess_ratio
 
@@ -156,8 +183,7 @@ class CutoffMSELoss(WeightedSquaredLoss):
 
     def __init__(self, threshold: float) -> None:
         super().__init__()
-        if not (isinstance(threshold, int | float) and threshold > 0):
-            raise ValueError(f"cutoff must be a number > 0; got {threshold!r}")
+        check_cutoff(threshold)
         self.threshold = threshold
 
     def batch_weights(self, variance: torch.Tensor) -> BatchWeights:
@@ -172,13 +198,12 @@ class CutoffMSELoss(WeightedSquaredLoss):
 def make_loss(
     name: str, epsilon: float | str = 0.5, ess_ratio: float = 0.5, cutoff: float = 1.0
 ) -> WeightedSquaredLoss:
-    """Build a loss by name: mse | iv | biv | cutoff."""
-    if name == "mse":
-        return MSELoss()
-    if name == "iv":
-        return IVLoss(epsilon, ess_ratio)
-    if name == "biv":
-        return BIVLoss(epsilon, ess_ratio)
-    if name == "cutoff":
-        return CutoffMSELoss(cutoff)
-    raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
+    """Build a loss by name: mse | iv | biv | cutoff (settings a loss does not use are ignored)."""
+    check_loss_name(name)
+    builders: dict[str, Callable[[], WeightedSquaredLoss]] = {
+        "mse": MSELoss,
+        "iv": lambda: IVLoss(epsilon, ess_ratio),
+        "biv": lambda: BIVLoss(epsilon, ess_ratio),
+        "cutoff": lambda: CutoffMSELoss(cutoff),
+    }
+    return builders[name]()

@@ -7,6 +7,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from biv_pipeline.errors import ParameterError
+
 VANILLA_ANN_WIDTHS: tuple[int, ...] = (100, 50, 20, 10)
 
 
@@ -35,8 +37,13 @@ MODELS: dict[str, ModelBuilder] = {
 }
 
 
+def check_model_name(name: str) -> None:
+    """name is a registered model (``auto`` is resolved per dataset before this)."""
+    if name not in MODELS:
+        raise ParameterError(f"model must be one of auto, {', '.join(MODELS)}; got {name!r}")
+
+
 def build_model(name: str, input_shape: tuple[int, ...]) -> nn.Module:
     """Instantiate model ``name`` for inputs of ``input_shape`` (one sample, no batch axis)."""
-    if name not in MODELS:
-        raise ValueError(f"model must be one of auto, {', '.join(MODELS)}; got {name!r}")
+    check_model_name(name)
     return MODELS[name](input_shape)

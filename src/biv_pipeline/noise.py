@@ -13,6 +13,8 @@ from typing import Literal
 
 import numpy as np
 
+from biv_pipeline.errors import ParameterError
+
 Distribution = Literal["uniform", "gamma"]
 Parameterisation = Literal["bounds", "alphabeta", "meanvar"]
 Units = Literal["normalized", "raw"]
@@ -25,12 +27,12 @@ WEIGHTS_TOLERANCE = 1e-6
 
 def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        raise ParameterError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
 
 
 def _check_optional_positive(name: str, value: float | None) -> None:
     if value is not None and not value > 0:
-        raise ValueError(f"{name} must be > 0 or null; got {value!r}")
+        raise ParameterError(f"{name} must be > 0 or null; got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -58,18 +60,18 @@ class NoiseConfig:
         _check_choice("noise.parameterisation", self.parameterisation, PARAMETERISATIONS)
         _check_choice("noise.units", self.units, UNITS)
         if not 0.0 <= self.p <= 1.0:
-            raise ValueError(f"noise.p must be in [0, 1]; got {self.p!r}")
+            raise ParameterError(f"noise.p must be in [0, 1]; got {self.p!r}")
         if not self.components or any(len(pair) != 2 for pair in self.components):
-            raise ValueError(
+            raise ParameterError(
                 "noise.components must be a non-empty list of [x, y] pairs, one per mixture "
                 f"component; got {self.components!r}"
             )
         if self.disturbance < 0:
-            raise ValueError(f"noise.disturbance must be >= 0; got {self.disturbance!r}")
+            raise ParameterError(f"noise.disturbance must be >= 0; got {self.disturbance!r}")
         _check_optional_positive("noise.threshold", self.threshold)
         _check_optional_positive("noise.average_variance", self.average_variance)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ValueError(f"noise.seed must be an integer; got {self.seed!r}")
+            raise ParameterError(f"noise.seed must be an integer; got {self.seed!r}")
         self._check_weights()
         self._check_average_variance()
         self._check_hetero_scale()
@@ -85,7 +87,7 @@ class NoiseConfig:
             or (weights < 0).any()
             or abs(weights.sum() - 1.0) > WEIGHTS_TOLERANCE
         ):
-            raise ValueError(
+            raise ParameterError(
                 f"noise.weights must be {len(self.components)} non-negative probabilities "
                 f"summing to 1 (one per component); got {self.weights!r}"
             )
@@ -94,13 +96,13 @@ class NoiseConfig:
         if self.average_variance is None:
             return
         if len(self.components) != 2:
-            raise ValueError(
+            raise ParameterError(
                 f"noise.average_variance needs exactly 2 components; got {len(self.components)}"
             )
         if self.weights is not None:
-            raise ValueError("noise.average_variance uses noise.p; set noise.weights to null")
+            raise ParameterError("noise.average_variance uses noise.p; set noise.weights to null")
         if self.p == 1.0:
-            raise ValueError(
+            raise ParameterError(
                 "noise.average_variance cannot be met with noise.p = 1 (the second component "
                 "is never drawn); use p < 1 or set average_variance to null"
             )
@@ -109,9 +111,9 @@ class NoiseConfig:
         if self.hetero_scale is None:
             return
         if not 0.0 <= self.hetero_scale <= 1.0:
-            raise ValueError(f"noise.hetero_scale must be in [0, 1]; got {self.hetero_scale!r}")
+            raise ParameterError(f"noise.hetero_scale must be in [0, 1]; got {self.hetero_scale!r}")
         if (self.distribution, self.parameterisation) != ("uniform", "meanvar"):
-            raise ValueError(
+            raise ParameterError(
                 "noise.hetero_scale applies to distribution: uniform with parameterisation: "
                 f"meanvar; got {self.distribution} with {self.parameterisation}"
             )
@@ -159,29 +161,29 @@ def _moments(config: NoiseConfig, index: int, x: float, y: float) -> tuple[float
     if config.parameterisation == "meanvar":
         if not x > 0 or y < 0 or (config.distribution == "gamma" and not y > 0):
             allowed = "> 0" if config.distribution == "gamma" else ">= 0"
-            raise ValueError(
+            raise ParameterError(
                 f"{name} = [{x}, {y}] is (mean, variance): the mean must be > 0 and the "
                 f"variance {allowed} for {config.distribution}"
             )
         return x, y
     if config.parameterisation == "bounds":
         if config.distribution != "uniform":
-            raise ValueError(
+            raise ParameterError(
                 "noise.parameterisation: bounds applies to distribution: uniform only; "
                 "use alphabeta or meanvar for gamma"
             )
         if not 0 <= x <= y or not y > 0:
-            raise ValueError(
+            raise ParameterError(
                 f"{name} = [{x}, {y}] are uniform bounds (a, b): need 0 <= a <= b and b > 0"
             )
         return (x + y) / 2, (y - x) ** 2 / 12
     if config.distribution != "gamma":
-        raise ValueError(
+        raise ParameterError(
             "noise.parameterisation: alphabeta applies to distribution: gamma only; "
             "use bounds or meanvar for uniform"
         )
     if not (x > 0 and y > 0):
-        raise ValueError(f"{name} = [{x}, {y}] is gamma (shape, rate): both must be > 0")
+        raise ParameterError(f"{name} = [{x}, {y}] is gamma (shape, rate): both must be > 0")
     return x / y, x / y**2
 
 
@@ -205,7 +207,7 @@ def resolve_mixture(config: NoiseConfig) -> Mixture:
     if config.average_variance is not None:
         mu2 = (config.average_variance - config.p * means[0]) / (1 - config.p)
         if not mu2 > 0:
-            raise ValueError(
+            raise ParameterError(
                 f"noise.average_variance = {config.average_variance} with p = {config.p} and "
                 f"mu1 = {means[0]:g} needs a second mean mu2 = {mu2:g}; it must be > 0 "
                 "(raise average_variance or lower mu1)"
@@ -219,7 +221,7 @@ def resolve_mixture(config: NoiseConfig) -> Mixture:
     lower = means - half_width
     if (lower < 0).any():
         index = int(np.argmax(lower < 0))
-        raise ValueError(
+        raise ParameterError(
             f"noise.components[{index}]: mean {means[index]:g} and variance "
             f"{variances[index]:g} give a uniform lower bound {lower[index]:g} < 0; "
             "need variance <= mean^2 / 3"

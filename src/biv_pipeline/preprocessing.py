@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from biv_pipeline.datasets import LABEL
+from biv_pipeline.errors import ParameterError
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def split_train_test(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seeded random split into disjoint train and test rows (indices reset)."""
     if train_size < 1 or test_size < 1 or train_size + test_size > len(frame):
-        raise ValueError(
+        raise ParameterError(
             f"ingest.train_size + ingest.test_size must be at most the {len(frame)} rows "
             f"available, each >= 1; got {train_size} + {test_size}"
         )

@@ -15,7 +15,16 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from biv_pipeline.losses import AUTO, LOSSES, WeightedSquaredLoss, kish_effective_sample_size
+from biv_pipeline.errors import ParameterError
+from biv_pipeline.losses import (
+    WeightedSquaredLoss,
+    check_cutoff,
+    check_epsilon,
+    check_ess_ratio,
+    check_loss_name,
+    kish_effective_sample_size,
+)
+from biv_pipeline.models import check_model_name
 
 PREDICT_BATCH = 8192
 
@@ -40,22 +49,19 @@ class TrainingConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {self.loss!r}")
-        if self.epsilon != AUTO and not (
-            isinstance(self.epsilon, int | float) and self.epsilon >= 0
-        ):
-            raise ValueError(f"epsilon must be a number >= 0 or 'auto'; got {self.epsilon!r}")
-        if not 0 < self.ess_ratio < 1:
-            raise ValueError(f"ess_ratio must be in (0, 1); got {self.ess_ratio!r}")
-        if not self.cutoff > 0:
-            raise ValueError(f"cutoff must be > 0; got {self.cutoff!r}")
+        check_loss_name(self.loss)
+        check_epsilon(self.epsilon)
+        check_ess_ratio(self.ess_ratio)
+        check_cutoff(self.cutoff)
+        check_model_name(self.model)
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0; got {self.lr!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ParameterError(f"{name} must be a positive integer; got {value!r}")
+        if not (isinstance(self.lr, int | float) and self.lr > 0):
+            raise ParameterError(f"lr must be a number > 0 or auto; got {self.lr!r}")
+        if not isinstance(self.seed, int):
+            raise ParameterError(f"seed must be an integer; got {self.seed!r}")
         resolve_device(self.device)
 
 
@@ -66,11 +72,11 @@ def resolve_device(spec: str) -> torch.device:
     try:
         device = torch.device(spec)
     except (RuntimeError, TypeError) as error:
-        raise ValueError(f"device must be auto, cpu, cuda or cuda:N; got {spec!r}") from error
+        raise ParameterError(f"device must be auto, cpu, cuda or cuda:N; got {spec!r}") from error
     if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu, cuda or cuda:N; got {spec!r}")
+        raise ParameterError(f"device must be auto, cpu, cuda or cuda:N; got {spec!r}")
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {spec!r} was asked for but CUDA is not available here")
+        raise ParameterError(f"device {spec!r} was asked for but CUDA is not available here")
     return device
 
 

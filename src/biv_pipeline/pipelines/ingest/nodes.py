@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from biv_pipeline.datasets import SourceOptions, get_dataset
+from biv_pipeline.errors import ParameterError
 from biv_pipeline.preprocessing import (
     Normalisation,
     apply_normalisation,
@@ -33,7 +34,9 @@ class IngestConfig:
         for name in ("train_size", "test_size"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"ingest.{name} must be a positive integer or null; got {value!r}")
+                raise ParameterError(
+                    f"ingest.{name} must be a positive integer or null; got {value!r}"
+                )
 
 
 def load_raw_dataset(dataset: str, data_dir: str, ingest: IngestConfig) -> pd.DataFrame:

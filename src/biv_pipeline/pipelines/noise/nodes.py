@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from biv_pipeline.datasets import LABEL
+from biv_pipeline.errors import ParameterError
 from biv_pipeline.noise import NoiseConfig, corrupt_labels, variance_scale
 
 HISTOGRAM_BINS = 60
@@ -42,7 +43,7 @@ def add_label_noise(train: pd.DataFrame, normalisation: dict, noise: NoiseConfig
         return noisy
     kept = noisy[noisy["variance_seen"] < noise.threshold * scale].reset_index(drop=True)
     if kept.empty:
-        raise ValueError(
+        raise ParameterError(
             f"noise.threshold = {noise.threshold} removes every one of the {len(noisy)} "
             f"training rows (smallest variance {noisy['variance_seen'].min() / scale:g}); "
             "raise it or set it to null"

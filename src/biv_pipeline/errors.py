@@ -1,0 +1,9 @@
+"""Errors that mean "the input is wrong", as opposed to a bug: the CLI shows them in one line."""
+
+
+class ParameterError(ValueError):
+    """A parameter has a value that is not allowed; the message names it, the value, the rule."""
+
+
+class MissingDataError(FileNotFoundError):
+    """Data a run needs is not where it should be; the message says how to provide it."""

@@ -1,0 +1,52 @@
+"""The commands a user types, run as subprocesses in a temp copy of the project."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.pipelines.conftest import noisy_versions, training_runs
+
+KEDRO = str(Path(sys.executable).with_name("kedro"))
+ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "MLFLOW_DISABLE_TELEMETRY": "true"}
+
+
+def kedro(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [KEDRO, *args], cwd=project, env=ENV, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_bad_noise_p_exits_non_zero_with_one_line_naming_it(project: Path, shared_data) -> None:
+    wine = f"dataset=wine,data_dir={shared_data}"
+    assert kedro(project, "run", "--pipelines=ingest,noise", "--params", wine).returncode == 0
+    result = kedro(project, "run", "--pipelines=noise", "--params", f"{wine},noise.p=1.5")
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("Error: ")
+    assert "noise.p must be in [0, 1]; got 1.5" in last_line
+    assert "Traceback" not in result.stderr
+    assert len(noisy_versions(project, "wine")) == 1
+
+
+def test_train_as_users_type_it(project: Path, shared_data) -> None:
+    wine = f"dataset=wine,data_dir={shared_data},epochs=1"
+    assert kedro(project, "run", "--params", wine).returncode == 0
+    result = kedro(project, "run", "--pipeline=train", "--params", f"loss=biv,{wine}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    runs = training_runs(project)
+    assert sorted(runs["tags.mlflow.runName"]) == ["wine-biv", "wine-biv"]
+    assert runs["tags.noisy_train_version"].nunique() == 1
+
+
+def test_viz_build_shows_the_three_pipelines(project: Path) -> None:
+    result = kedro(project, "viz", "build")
+    assert result.returncode == 0, result.stderr[-2000:]
+    graph = json.loads((project / "build" / "api" / "main").read_text())
+    tasks = {node["name"] for node in graph["nodes"] if node["type"] == "task"}
+    assert {"load_raw_dataset", "add_label_noise", "train_model"} <= tasks
+    assert {"ingest", "noise", "train"} <= {pipeline["id"] for pipeline in graph["pipelines"]}
+    assert {"raw", "primary", "model_input", "reporting"} <= set(graph["layers"])
