@@ -1,12 +1,15 @@
-"""How many labels per second does the vectorised noise sampler corrupt, against a per-label loop?
+"""How many labels per second does the vectorised noise sampler corrupt, against per-label loops?
 
-Both draw, for every label, a mixture component (probability p for the first), a variance
+All draw, for every label, a mixture component (probability p for the first), a variance
 uniform on that component's [mu - sqrt(3 v), mu + sqrt(3 v)], and Gaussian noise of that
-variance. The loop does it the original research code's way, one label at a time, but with
-``numpy.random.Generator`` scalar calls (the original used ``torch.rand`` and
-``torch.distributions`` per label, which is slower still, so this loop is a generous baseline).
+variance. Two per-label baselines, one label at a time:
+- "original loop": the original research code's way, ``torch.rand`` for the component and
+  ``torch.distributions`` ``Uniform``/``Normal`` ``.sample()`` per label (1e5 labels only:
+  it takes minutes at 1e6);
+- "numpy loop": a careful rewrite with ``numpy.random.Generator`` scalar calls, a much
+  stricter baseline.
 
-Vectorised: best of 3. Loop: best of 3 at 1e5 labels, one run at 1e6.
+Vectorised: best of 3. numpy loop: best of 3 at 1e5 labels, one run at 1e6. Original: one run.
 Run: ``python benchmarks/noise_sampler.py``
 """
 
@@ -17,6 +20,8 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import torch
+from torch.distributions import Normal, Uniform
 
 from biv_pipeline.noise import NoiseConfig, corrupt_labels
 
@@ -26,6 +31,21 @@ SEED = 0
 SIZES = (100_000, 1_000_000)
 VECTORISED_REPEATS = 3
 LOOP_REPEATS = {100_000: 3, 1_000_000: 1}
+ORIGINAL_LOOP_SIZES = (100_000,)
+
+
+def original_loop_corrupt(
+    y: np.ndarray, components: list[list[float]], p: float, generator: torch.Generator
+) -> np.ndarray:
+    """Variances drawn the original's way: torch scalar draws and distributions per label."""
+    bounds = [(mu - math.sqrt(3 * v), mu + math.sqrt(3 * v)) for mu, v in components]
+    variances = np.empty(len(y))
+    for index, label in enumerate(y):
+        a, b = bounds[0] if torch.rand((1, 1), generator=generator).item() < p else bounds[1]
+        variance = Uniform(a, b).sample().item()
+        _noisy = label + Normal(0.0, math.sqrt(variance)).sample().item()
+        variances[index] = variance
+    return variances
 
 
 def loop_corrupt(
@@ -57,8 +77,12 @@ def main() -> None:
     """Time both samplers at every size and print the table."""
     config = NoiseConfig(components=COMPONENTS, p=P)
     expected = P * COMPONENTS[0][0] + (1 - P) * COMPONENTS[1][0]
-    print(f"{'n':>9} | {'vectorised labels/s':>19} | {'loop labels/s':>13} | {'ratio':>7}")
-    print(f"{'-' * 9}-+-{'-' * 19}-+-{'-' * 13}-+-{'-' * 7}")
+    header = (
+        f"{'n':>9} | {'vectorised labels/s':>19} | {'numpy loop /s':>13} | {'ratio':>6} | "
+        f"{'original loop /s':>16} | {'ratio':>6}"
+    )
+    print(header)
+    print("-" * len(header))
     checks = []
     for n in SIZES:
         y = np.zeros(n)
@@ -70,9 +94,19 @@ def main() -> None:
             lambda y=y: loop_corrupt(y, COMPONENTS, P, np.random.default_rng(SEED))[1],
             LOOP_REPEATS[n],
         )
+        original = "not run", "-"
+        if n in ORIGINAL_LOOP_SIZES:
+            torch.manual_seed(SEED)  # torch.distributions samples from the global generator
+            original_s, _ = best_time(
+                lambda y=y: original_loop_corrupt(
+                    y, COMPONENTS, P, torch.Generator().manual_seed(SEED)
+                ),
+                1,
+            )
+            original = f"{n / original_s:,.0f}", f"{original_s / vectorised_s:.0f}x"
         print(
             f"{n:>9,} | {n / vectorised_s:>19,.0f} | {n / loop_s:>13,.0f} | "
-            f"{loop_s / vectorised_s:>6.0f}x"
+            f"{loop_s / vectorised_s:>5.0f}x | {original[0]:>16} | {original[1]:>6}"
         )
         checks.append(f"n={n:,}: {vectorised_var.mean():.3f} vs {loop_var.mean():.3f}")
     print(f"mean variance, vectorised vs loop (expected {expected:.3f}): " + "; ".join(checks))

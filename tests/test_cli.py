@@ -16,7 +16,13 @@ ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "MLFLOW_DISABLE_TELEMETR
 
 def kedro(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [KEDRO, *args], cwd=project, env=ENV, capture_output=True, text=True, timeout=600
+        [KEDRO, *args],
+        cwd=project,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 

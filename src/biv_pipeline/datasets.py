@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import urllib.error
 import urllib.request
 import zipfile
@@ -19,8 +20,12 @@ import numpy as np
 import pandas as pd
 
 from biv_pipeline.errors import MissingDataError, ParameterError
+from biv_pipeline.images import IMAGE_KEY, build_image_cache
+
+logger = logging.getLogger(__name__)
 
 LABEL = "y"
+NOISE_COLUMNS = ("y_noisy", "variance", "variance_seen", "component")
 
 WINE_URL = "https://archive.ics.uci.edu/static/public/186/wine+quality.zip"
 WINE_SHA256 = {
@@ -28,11 +33,13 @@ WINE_SHA256 = {
     "winequality-white.csv": "76c3f809815c17c07212622f776311faeb31e87610d52c26d87d6e361b169836",
 }
 DOWNLOAD_TIMEOUT_S = 60
+UTKFACE_TRAIN, UTKFACE_TEST = 16_000, 4_000
+METADATA_COLUMNS = (IMAGE_KEY, "file", "gender", "race")
 
 
 @dataclass(frozen=True)
 class SourceOptions:
-    """Where raw files live and how the synthetic problem is generated."""
+    """Where raw files live, how images are cached, how the synthetic problem is generated."""
 
     data_dir: Path
     download: bool = True
@@ -40,17 +47,37 @@ class SourceOptions:
     synthetic_samples: int = 5000
     synthetic_features: int = 8
     synthetic_seed: int = 0
+    image_size: int = 200
+    cache_dir: Path = Path("data/02_intermediate")
+    decode_workers: int = 2
+    max_bad_fraction: float = 0.01
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """How to load one dataset and its defaults (split sizes, model, learning rate)."""
+    """How to load one dataset and its defaults (split sizes for n rows, model, learning rate).
+
+    A loaded table holds the label ``y``, feature columns, and for image datasets the
+    ``image_index`` into the cache named by ``table.attrs["image_cache"]`` plus metadata.
+    """
 
     load: Callable[[SourceOptions], pd.DataFrame]
-    train_size: int
-    test_size: int
+    default_split: Callable[[int], tuple[int, int]]
     model: str
     lr: float
+
+
+def fixed_split(train_size: int, test_size: int) -> Callable[[int], tuple[int, int]]:
+    """The same split sizes whatever the number of rows."""
+    return lambda _: (train_size, test_size)
+
+
+def utkface_split(n_rows: int) -> tuple[int, int]:
+    """The original's 16,000 / 4,000 on the full set; 80% / 20% of a smaller folder."""
+    if n_rows >= UTKFACE_TRAIN + UTKFACE_TEST:
+        return UTKFACE_TRAIN, UTKFACE_TEST
+    train = round(0.8 * n_rows)
+    return train, n_rows - train
 
 
 def make_synthetic(n_samples: int, n_features: int, seed: int) -> pd.DataFrame:
@@ -125,10 +152,39 @@ def load_synthetic(options: SourceOptions) -> pd.DataFrame:
     )
 
 
+def load_utkface(options: SourceOptions) -> pd.DataFrame:
+    """UTKFace faces in ``data_dir/utkface`` (label = age), decoded once into the image cache."""
+    folder = options.data_dir / "utkface"
+    if not folder.is_dir():
+        raise MissingDataError(
+            f"data_dir {options.data_dir} has no utkface/ folder. Download UTKFace 'Aligned & "
+            "Cropped Faces' (https://susanqq.github.io/UTKFace/, non-commercial research use), "
+            f"unpack the images flat into {folder}, or pass --params data_dir=PATH."
+        )
+    table, cache, report = build_image_cache(
+        folder,
+        options.image_size,
+        options.cache_dir / "utkf",
+        options.decode_workers,
+        options.max_bad_fraction,
+    )
+    if report is not None and report.bad_fraction > 0:
+        logger.warning("UTKFace %s: %s", folder, report.describe())
+    table.attrs["image_cache"] = str(cache.images)
+    return table
+
+
 DATASETS: dict[str, DatasetSpec] = {
-    "synthetic": DatasetSpec(load_synthetic, 4000, 1000, "vanilla_ann", 1e-2),
-    "wine": DatasetSpec(load_wine, 4000, 2497, "vanilla_ann", 1e-2),
+    "synthetic": DatasetSpec(load_synthetic, fixed_split(4000, 1000), "vanilla_ann", 1e-2),
+    "wine": DatasetSpec(load_wine, fixed_split(4000, 2497), "vanilla_ann", 1e-2),
+    "utkf": DatasetSpec(load_utkface, utkface_split, "vanilla_cnn", 1e-3),
 }
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    """The tabular feature columns: everything but the label, metadata and noise columns."""
+    skip = {LABEL, *METADATA_COLUMNS, *NOISE_COLUMNS}
+    return [column for column in frame.columns if column not in skip]
 
 
 def get_dataset(name: str) -> DatasetSpec:

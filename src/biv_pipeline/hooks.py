@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import asdict
 from types import TracebackType
 from typing import Any
 
@@ -17,6 +18,7 @@ from kedro.validation.exceptions import ParameterValidationError
 
 from biv_pipeline.datasets import get_dataset
 from biv_pipeline.errors import MissingDataError, ParameterError
+from biv_pipeline.images import check_image_size
 from biv_pipeline.pipelines.train.nodes import make_training_config
 from biv_pipeline.pipelines.train.pipeline import TRAINING_PARAMETERS
 from biv_pipeline.training import NonFiniteLossError
@@ -59,6 +61,8 @@ class EarlyValidationHook:
         parameters = catalog.load("parameters")
         if "params:dataset" in inputs:
             get_dataset(parameters["dataset"])
+        if "params:image_size" in inputs:
+            check_image_size(parameters["image_size"])
         if "params:loss" in inputs:
             make_training_config(
                 parameters["dataset"], *(parameters[name] for name in TRAINING_PARAMETERS)
@@ -76,7 +80,11 @@ class EarlyValidationHook:
 
 
 class LineageHook:
-    """Tag the MLflow run with the ``noisy_train`` version it trains on and how it was made."""
+    """Tag the MLflow run with the ``noisy_train`` version it trains on and how it was made.
+
+    Logs ``data.*`` (the provenance stored in the noisy table) and ``train.*`` (the training
+    settings after ``auto`` was resolved, e.g. ``train.model``, ``train.lr``).
+    """
 
     @hook_impl
     def before_node_run(self, node: Node, catalog: DataCatalog, inputs: dict[str, Any]) -> None:
@@ -91,7 +99,7 @@ class LineageHook:
         if user_tag is not None:
             tags["tag"] = str(user_tag)
         mlflow.set_tags(tags)
-        mlflow.log_params(_flatten("data", provenance))
+        mlflow.log_params({**_flatten("data", provenance), **_flatten("train", asdict(config))})
 
 
 class ConciseErrorsHook:

@@ -6,10 +6,12 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+from torchvision.models import resnet18
 
 from biv_pipeline.errors import ParameterError
 
 VANILLA_ANN_WIDTHS: tuple[int, ...] = (100, 50, 20, 10)
+VANILLA_CNN_CHANNELS: tuple[int, ...] = (10, 20, 32, 64, 128, 256)
 
 
 class VanillaANN(nn.Module):
@@ -30,10 +32,76 @@ class VanillaANN(nn.Module):
         return self.net(x).squeeze(-1)
 
 
+class VanillaCNN(nn.Module):
+    """The original's CNN: six blocks Conv3x3 + BatchNorm + ReLU + MaxPool2, then a linear head.
+
+    Channels 10-20-32-64-128-256; pooling rounds up, so any input of 2^k pixels or more
+    keeps a spatial extent, and the head size follows the input size.
+    """
+
+    def __init__(
+        self, input_shape: tuple[int, ...], channels: tuple[int, ...] = VANILLA_CNN_CHANNELS
+    ) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = []
+        previous = input_shape[0]
+        for width in channels:
+            blocks += [
+                nn.Conv2d(previous, width, kernel_size=3, padding=1),
+                nn.BatchNorm2d(width),
+                nn.ReLU(),
+                nn.MaxPool2d(2, ceil_mode=True),
+            ]
+            previous = width
+        self.features = nn.Sequential(*blocks)
+        with torch.no_grad():
+            n_flat = self.features.eval()(torch.zeros(1, *input_shape)).numel()
+        self.features.train()
+        self.head = nn.Linear(n_flat, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predictions of shape (B,) for images of shape (B, C, H, W)."""
+        return self.head(self.features(x).flatten(1)).squeeze(-1)
+
+
+class ResNet18(nn.Module):
+    """torchvision's ResNet-18, randomly initialised (weights=None), with one regression output."""
+
+    def __init__(self, input_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.net = resnet18(weights=None, num_classes=1)
+        if input_shape[0] != 3:
+            self.net.conv1 = nn.Conv2d(input_shape[0], 64, 7, stride=2, padding=3, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predictions of shape (B,) for images of shape (B, C, H, W)."""
+        return self.net(x).squeeze(-1)
+
+
+class ImageInput(nn.Module):
+    """Turns uint8 images (B, 3, H, W) into normalised floats: (x/255 - mean) / std per channel.
+
+    Part of the model, so batches travel as uint8 and the logged model takes raw images.
+    """
+
+    def __init__(self, mean: list[float], std: list[float]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised float images; channels-last on CUDA, where convolutions run faster so."""
+        layout = torch.channels_last if x.is_cuda else torch.contiguous_format
+        x = x.to(memory_format=layout, dtype=self.mean.dtype) / 255.0
+        return (x - self.mean) / self.std
+
+
 ModelBuilder = Callable[[tuple[int, ...]], nn.Module]
 
 MODELS: dict[str, ModelBuilder] = {
     "vanilla_ann": lambda input_shape: VanillaANN(input_shape[0]),
+    "vanilla_cnn": VanillaCNN,
+    "resnet18": ResNet18,
 }
 
 

@@ -242,8 +242,14 @@ class NoisyLabels:
 def sample_variances(
     mixture: Mixture, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw each label's mixture component and noise variance (vectorised)."""
-    component = rng.choice(len(mixture.weights), size=n, p=mixture.weights)
+    """Draw each label's mixture component and noise variance (vectorised).
+
+    The component is the first k with u < w_1 + ... + w_k for u ~ U[0, 1) (inverse CDF), which
+    is several times faster than ``Generator.choice`` with probabilities.
+    """
+    cumulative = np.cumsum(mixture.weights)
+    last = len(cumulative) - 1
+    component = np.minimum(np.searchsorted(cumulative, rng.random(n), side="right"), last)
     first, second = mixture.first[component], mixture.second[component]
     if mixture.distribution == "uniform":
         variance = first + (second - first) * rng.random(n)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from biv_pipeline.datasets import LABEL
+from biv_pipeline.datasets import LABEL, feature_columns
 from biv_pipeline.errors import ParameterError
 
 
@@ -56,8 +56,12 @@ def split_train_test(
 
 
 def fit_normalisation(train: pd.DataFrame, normalize: bool) -> Normalisation:
-    """Per-column mean and std of the training split (a constant column keeps std 1)."""
-    features = train.drop(columns=[LABEL])
+    """Per-feature mean and std of the training split (a constant column keeps std 1).
+
+    Image datasets have no feature columns; their per-channel statistics are fitted on the
+    training images by the train pipeline.
+    """
+    features = train[feature_columns(train)]
     std = features.std(ddof=0)
     return Normalisation(
         normalized=normalize,

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.losses import (
+    AUTO,
     WeightedSquaredLoss,
     check_cutoff,
     check_epsilon,
@@ -47,6 +48,8 @@ class TrainingConfig:
     lr: float = 1e-2
     seed: int = 0
     device: str = "auto"
+    amp: bool | str = "auto"
+    compile: bool = False
 
     def __post_init__(self) -> None:
         check_loss_name(self.loss)
@@ -63,6 +66,15 @@ class TrainingConfig:
         if not isinstance(self.seed, int):
             raise ParameterError(f"seed must be an integer; got {self.seed!r}")
         resolve_device(self.device)
+        if self.amp not in (True, False, AUTO):
+            raise ParameterError(f"amp must be auto, true or false; got {self.amp!r}")
+        if not isinstance(self.compile, bool):
+            raise ParameterError(f"compile must be true or false; got {self.compile!r}")
+
+
+def use_amp(amp: bool | str, device: torch.device) -> bool:
+    """bf16 autocast: ``auto`` means on for CUDA, off for CPU."""
+    return device.type == "cuda" if amp == AUTO else bool(amp)
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -82,31 +94,48 @@ def resolve_device(spec: str) -> torch.device:
 
 @dataclass(frozen=True)
 class RegressionTensors:
-    """Inputs, targets and (for training) the per-label noise variances seen by the learner."""
+    """Inputs, targets and (for training) the per-label noise variances seen by the learner.
+
+    Inputs are float features (B, F) or uint8 images (B, 3, H, W); targets and variances (B,).
+    """
 
     x: torch.Tensor
     y: torch.Tensor
     variance: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> RegressionTensors:
-        """A copy on ``device``."""
+        """A copy on ``device``; inputs that do not fit in GPU memory stay in pinned host memory."""
         variance = None if self.variance is None else self.variance.to(device)
-        return RegressionTensors(self.x.to(device), self.y.to(device), variance)
+        try:
+            x = self.x.to(device)
+        except torch.OutOfMemoryError:
+            x = self.x.pin_memory()
+        return RegressionTensors(x, self.y.to(device), variance)
 
 
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = PREDICT_BATCH) -> torch.Tensor:
-    """Predictions of ``model`` in eval mode without gradients, in chunks."""
+def gather(x: torch.Tensor, index: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Rows ``index`` of ``x`` on ``device``, gathered where ``x`` lives."""
+    return x[index.to(x.device)].to(device, non_blocking=True)
+
+
+def predict(
+    model: nn.Module, x: torch.Tensor, amp: bool = False, batch_size: int = PREDICT_BATCH
+) -> torch.Tensor:
+    """Predictions (float32) of ``model`` in eval mode without gradients, in chunks."""
+    device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    with torch.no_grad():
-        out = torch.cat([model(chunk) for chunk in x.split(batch_size)])
+    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        out = torch.cat([model(chunk.to(device)).float() for chunk in x.split(batch_size)])
     model.train(was_training)
     return out
 
 
-def mean_squared_error(model: nn.Module, data: RegressionTensors) -> float:
+def mean_squared_error(model: nn.Module, data: RegressionTensors, amp: bool = False) -> float:
     """Mean squared error of ``model`` on ``data`` (one host synchronisation)."""
-    return float(((predict(model, data.x) - data.y) ** 2).mean())
+    return float(
+        ((predict(model, data.x, amp) - data.y.to(next(model.parameters()).device)) ** 2).mean()
+    )
 
 
 def _progress_enabled() -> bool:
@@ -128,7 +157,11 @@ def fit(
     Raises ``NonFiniteLossError`` naming the epoch and batch if the loss stops being finite.
     """
     device = resolve_device(config.device)
+    amp = use_amp(config.amp, device)
+    if device.type == "cuda" and train.x.dim() == 4:
+        model.to(memory_format=torch.channels_last)
     model.to(device)
+    forward = torch.compile(model) if config.compile else model
     train, test = train.to(device), test.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     n_rows = len(train.y)
@@ -152,7 +185,9 @@ def fit(
             if not loss_fn.has_signal(variance):
                 continue
             weights = loss_fn.batch_weights(variance)
-            loss = loss_fn.weighted_loss(model(train.x[index]), train.y[index], weights.weights)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                prediction = forward(gather(train.x, index, device))
+            loss = loss_fn.weighted_loss(prediction.float(), train.y[index], weights.weights)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -165,7 +200,7 @@ def fit(
         record = {
             "epoch": epoch,
             "train_loss": float(batch_losses[used].mean()) if n_used else math.nan,
-            "test_mse": mean_squared_error(model, test),
+            "test_mse": mean_squared_error(model, test, amp),
             "epsilon_mean": float(epsilon_sum) / max(n_used, 1),
             "effective_batch_size": float(ess_sum) / max(n_used, 1),
             "skipped_batches": n_batches - n_used,

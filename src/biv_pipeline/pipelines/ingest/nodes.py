@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +30,9 @@ class IngestConfig:
     synthetic_samples: int = 5000
     synthetic_features: int = 8
     synthetic_seed: int = 0
+    cache_dir: str = "data/02_intermediate"
+    decode_workers: int | None = None
+    max_bad_fraction: float = 0.01
 
     def __post_init__(self) -> None:
         for name in ("train_size", "test_size"):
@@ -39,14 +43,20 @@ class IngestConfig:
                 )
 
 
-def load_raw_dataset(dataset: str, data_dir: str, ingest: IngestConfig) -> pd.DataFrame:
-    """Load the registered dataset ``dataset`` (features + label ``y``) from ``data_dir``."""
+def load_raw_dataset(
+    dataset: str, data_dir: str, image_size: int, ingest: IngestConfig
+) -> pd.DataFrame:
+    """Load the registered dataset ``dataset`` (features or image keys, label ``y``)."""
     options = SourceOptions(
         data_dir=Path(data_dir),
         download=ingest.download,
         synthetic_samples=ingest.synthetic_samples,
         synthetic_features=ingest.synthetic_features,
         synthetic_seed=ingest.synthetic_seed,
+        image_size=image_size,
+        cache_dir=Path(ingest.cache_dir),
+        decode_workers=ingest.decode_workers or os.cpu_count() or 1,
+        max_bad_fraction=ingest.max_bad_fraction,
     )
     return get_dataset(dataset).load(options)
 
@@ -58,15 +68,15 @@ def split_dataset(
 
     Both splits carry their provenance in ``attrs`` (saved with the parquet files).
     """
-    spec = get_dataset(dataset)
+    default_train, default_test = get_dataset(dataset).default_split(len(raw))
     train, test = split_train_test(
         raw,
-        ingest.train_size or spec.train_size,
-        ingest.test_size or spec.test_size,
+        ingest.train_size or default_train,
+        ingest.test_size or default_test,
         ingest.split_seed,
     )
-    provenance = {"dataset": dataset, "train_rows": len(train), "test_rows": len(test)}
-    provenance["ingest"] = asdict(ingest)
+    provenance = {**raw.attrs, "dataset": dataset, "train_rows": len(train)}
+    provenance.update(test_rows=len(test), ingest=asdict(ingest))
     train.attrs, test.attrs = provenance, dict(provenance)
     return train, test
 

@@ -16,7 +16,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 load_raw_dataset,
-                inputs=["params:dataset", "params:data_dir", "params:ingest"],
+                inputs=["params:dataset", "params:data_dir", "params:image_size", "params:ingest"],
                 outputs="raw_dataset",
                 name="load_raw_dataset",
             ),

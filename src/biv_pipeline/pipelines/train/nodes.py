@@ -13,14 +13,14 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from biv_pipeline.datasets import LABEL, get_dataset
+from biv_pipeline.datasets import LABEL, feature_columns, get_dataset
+from biv_pipeline.images import IMAGE_KEY, channel_statistics, open_image_cache
 from biv_pipeline.losses import make_loss
-from biv_pipeline.models import build_model
+from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.preprocessing import Normalisation
 from biv_pipeline.training import RegressionTensors, TrainingConfig, fit, predict
 
 AUTO = "auto"
-NOISE_COLUMNS = ("y_noisy", "variance", "variance_seen", "component")
 HISTORY_METRICS = (
     "train_loss",
     "test_mse",
@@ -42,6 +42,8 @@ def make_training_config(
     lr: float | str,
     seed: int,
     device: str,
+    amp: bool | str,
+    compile: bool,
 ) -> TrainingConfig:
     """Validate the training parameters and resolve ``auto`` model and lr per dataset."""
     spec = get_dataset(dataset)
@@ -56,31 +58,45 @@ def make_training_config(
         lr=spec.lr if lr == AUTO else lr,
         seed=seed,
         device=device,
+        amp=amp,
+        compile=compile,
     )
 
 
-def _feature_tensor(frame: pd.DataFrame) -> torch.Tensor:
-    features = frame.drop(columns=[LABEL, *NOISE_COLUMNS], errors="ignore")
-    return torch.as_tensor(features.to_numpy(dtype=np.float32))
+def model_inputs(frame: pd.DataFrame) -> torch.Tensor:
+    """Float features (B, F), or uint8 images (B, 3, H, W) gathered from the image cache."""
+    if IMAGE_KEY in frame:
+        images = open_image_cache(frame.attrs["image_cache"])
+        return torch.from_numpy(np.ascontiguousarray(images[frame[IMAGE_KEY].to_numpy()]))
+    return torch.as_tensor(frame[feature_columns(frame)].to_numpy(dtype=np.float32))
 
 
 def _column(frame: pd.DataFrame, name: str) -> torch.Tensor:
     return torch.as_tensor(frame[name].to_numpy(dtype=np.float32))
 
 
+def _build_network(config: TrainingConfig, inputs: torch.Tensor) -> nn.Module:
+    """The configured network; for images, preceded by per-channel normalisation fitted here."""
+    network = build_model(config.model, tuple(inputs.shape[1:]))
+    if inputs.dim() != 4:
+        return network
+    mean, std = channel_statistics(inputs.numpy())
+    return nn.Sequential(ImageInput(mean, std), network)
+
+
 def train_model(
     noisy_train: pd.DataFrame, test_split: pd.DataFrame, config: TrainingConfig
 ) -> tuple[nn.Module, pd.DataFrame]:
-    """Train on (features, y_noisy, variance_seen); track the clean test MSE per epoch."""
+    """Train on (inputs, y_noisy, variance_seen); track the clean test MSE per epoch."""
     train = RegressionTensors(
-        _feature_tensor(noisy_train),
+        model_inputs(noisy_train),
         _column(noisy_train, "y_noisy"),
         _column(noisy_train, "variance_seen"),
     )
-    test = RegressionTensors(_feature_tensor(test_split), _column(test_split, LABEL))
+    test = RegressionTensors(model_inputs(test_split), _column(test_split, LABEL))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = build_model(config.model, tuple(train.x.shape[1:]))
+        model = _build_network(config, train.x)
     generator = torch.Generator().manual_seed(config.seed)
     loss_fn = make_loss(config.loss, config.epsilon, config.ess_ratio, config.cutoff)
     history = fit(model, loss_fn, train, test, config, generator)
@@ -92,7 +108,7 @@ def predict_test_set(
 ) -> pd.DataFrame:
     """Clean test labels and predictions, in the learner's units and in raw label units."""
     stats = Normalisation.from_dict(normalisation)
-    prediction = predict(model, _feature_tensor(test_split)).numpy().astype(float)
+    prediction = predict(model, model_inputs(test_split)).numpy().astype(float)
     offset = stats.label_mean if stats.normalized else 0.0
     return pd.DataFrame(
         {

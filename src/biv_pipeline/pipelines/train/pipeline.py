@@ -22,6 +22,8 @@ TRAINING_PARAMETERS = [
     "lr",
     "seed",
     "device",
+    "amp",
+    "compile",
 ]
 
 

@@ -1,0 +1,67 @@
+"""UTKFace end to end on the shared 3,000-image sample, at CPU-friendly image sizes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.pipelines.conftest import noisy_versions, read_version, run_kedro, training_runs
+
+
+@pytest.fixture
+def utkf_params(shared_data: Path) -> dict:
+    return {"dataset": "utkf", "data_dir": str(shared_data), "image_size": 32}
+
+
+def cache_files(project: Path) -> list[Path]:
+    return sorted((project / "data/02_intermediate/utkf").glob("*.npy"))
+
+
+def test_ingest_caches_every_face_once_and_reuses_it(project: Path, utkf_params) -> None:
+    run_kedro(project, ["ingest", "noise"], **utkf_params)
+    (cache,) = cache_files(project)
+    stamp = cache.stat().st_mtime_ns
+    noisy = read_version(noisy_versions(project, "utkf")[-1])
+    assert len(noisy) == 2400  # 80% of the 3,000-image sample
+    assert {"image_index", "y", "gender", "race", "y_noisy", "variance"} <= set(noisy.columns)
+    assert noisy["y"].abs().max() < 5  # ages are standardised
+    run_kedro(project, ["ingest", "noise"], **utkf_params)
+    assert cache_files(project) == [cache]
+    assert cache.stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("model", ["vanilla_cnn", "resnet18"])
+def test_one_epoch_trains_each_image_model(project: Path, utkf_params, model: str) -> None:
+    run_kedro(project, ["ingest", "noise"], **utkf_params)
+    run_kedro(project, ["train"], **utkf_params, model=model, epochs=1, loss="biv")
+    runs = training_runs(project)
+    assert list(runs["tags.mlflow.runName"]) == ["utkf-biv"]
+    run = runs.iloc[0]
+    assert run["params.model"] == model
+    assert run["params.data.dataset"] == "utkf"
+    assert run["metrics.test_mse"] > 0
+    assert run["metrics.final_test_rmse_raw"] == pytest.approx(
+        run["metrics.test_mse"] ** 0.5 * _label_std(project), rel=1e-4
+    )
+
+
+def test_auto_model_is_the_vanilla_cnn_for_faces(project: Path, utkf_params) -> None:
+    run_kedro(project, **utkf_params, epochs=1)
+    run = training_runs(project).iloc[0]
+    assert (run["params.model"], run["params.train.model"]) == ("auto", "vanilla_cnn")
+    assert run["params.train.lr"] == "0.001"
+    model_files = list((project / "data/06_models/utkf").glob("*/*/trained_model.pkl"))
+    assert len(model_files) == 1
+
+
+def test_a_bad_image_size_is_named_before_decoding(project: Path, utkf_params) -> None:
+    with pytest.raises(ValueError, match="image_size must be an integer >= 16; got 4"):
+        run_kedro(project, **{**utkf_params, "image_size": 4})
+    assert not cache_files(project)
+
+
+def _label_std(project: Path) -> float:
+    stats = json.loads((project / "data/03_primary/utkf/normalisation.json").read_text())
+    return stats["label_std"]
