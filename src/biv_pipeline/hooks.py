@@ -98,6 +98,7 @@ class LineageHook:
         user_tag = catalog.load("params:tag")
         if user_tag is not None:
             tags["tag"] = str(user_tag)
+        tags.update({key: str(value) for key, value in catalog.load("params:run_tags").items()})
         mlflow.set_tags(tags)
         mlflow.log_params({**_flatten("data", provenance), **_flatten("train", asdict(config))})
 

@@ -192,7 +192,7 @@ def build_image_cache(
     table[IMAGE_KEY] = np.arange(len(table))
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = cache.images.with_suffix(".partial.npy")
-    np.save(partial, images[good])
+    np.save(partial, images if good.all() else images[good])
     partial.replace(cache.images)
     cache.table.write_text(json.dumps(table.to_dict(orient="list")))
     return table, cache, report

@@ -1,0 +1,293 @@
+"""Statistics of a sweep: one run per trial, Student-t intervals over seeds, paired differences.
+
+Plain pandas and scipy (no Kedro, no MLflow), usable from a notebook. The input follows the
+sweep's MLflow contract: a runs table with one row per MLflow run (``run_id``, ``status``,
+``start_time``, the tags ``trial``, ``method``, ``seed``, ``setting`` and ``axis.<name>``, the
+final metrics) and a long table of the per-epoch clean test MSE (``run_id``, ``epoch``,
+``test_mse``). The design is paired: for one (setting, seed) every method trained on the same
+noisy labels, so a method is compared with the baseline through its per-seed differences.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from biv_pipeline.errors import ParameterError
+
+FINISHED = "FINISHED"  # MLflow status of a run that completed; any other status is a failure
+CLEAN = "clean"  # method and setting of the baseline trained with MSE on the clean labels
+AXIS_PREFIX = "axis."  # tag (and column) prefix of a swept non-loss, non-seed axis
+TRIAL_TAGS = ("trial", "method", "seed", "setting")
+FINAL_METRIC = "final_test_mse"
+EFFECTIVE_BATCH = "mean_effective_batch_size"
+FINAL_METRICS = (FINAL_METRIC, "final_test_rmse_raw", EFFECTIVE_BATCH, "skipped_batches")
+HISTORY_METRIC = "test_mse"
+EPOCH = "epoch"
+KEYS = ["setting", "method"]
+MISSING = "-"  # printed for a value that does not exist (an interval from one seed)
+
+
+@dataclass(frozen=True)
+class SweepRuns:
+    """A sweep's MLflow runs (``runs``, one row per run) and their ``test_mse`` histories
+    (``histories``: ``run_id``, ``epoch``, ``test_mse``; after :func:`select_trials` also
+    ``setting``, ``method`` and ``seed``)."""
+
+    runs: pd.DataFrame
+    histories: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """The ``report`` parameter block, validated on construction.
+
+    See ``conf/base/parameters_report.yml`` for the meaning of every field.
+    """
+
+    confidence: float = 0.95
+    baseline: str = "mse"
+    methods: list[str] = field(default_factory=lambda: [CLEAN, "mse", "iv", "biv", "cutoff"])
+    digits: int = 4
+    panel_size: list[float] = field(default_factory=lambda: [5.0, 3.5])
+    panel_columns: int = 3
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.confidence < 1.0:
+            raise ParameterError(f"report.confidence must be in (0, 1); got {self.confidence!r}")
+        if not isinstance(self.digits, int) or self.digits < 1:
+            raise ParameterError(f"report.digits must be an integer >= 1; got {self.digits!r}")
+        if not isinstance(self.panel_columns, int) or self.panel_columns < 1:
+            raise ParameterError(
+                f"report.panel_columns must be an integer >= 1; got {self.panel_columns!r}"
+            )
+        if len(self.panel_size) != 2 or min(self.panel_size) <= 0:
+            raise ParameterError(
+                f"report.panel_size must be [width, height] in inches, both > 0; "
+                f"got {self.panel_size!r}"
+            )
+
+
+def parse_tag(value: str) -> int | float | str:
+    """A tag's value as a number where it is one: ``"3"`` -> 3, ``"0.3"`` -> 0.3, ``"auto"``
+    unchanged."""
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
+
+
+def select_trials(sweep: SweepRuns) -> SweepRuns:
+    """One run per trial: its newest FINISHED run, else its newest run (a failed trial).
+
+    A trial that was retried after a failure therefore counts once, as finished. The histories
+    are kept for the chosen finished runs only, labelled with their setting, method and seed.
+    """
+    runs = sweep.runs.assign(finished=sweep.runs["status"].eq(FINISHED))
+    chosen = (
+        runs.sort_values(["finished", "start_time"])
+        .groupby("trial", sort=False)
+        .tail(1)
+        .drop(columns="finished")
+        .sort_values("start_time")
+        .reset_index(drop=True)
+    )
+    finished = chosen.loc[chosen["status"].eq(FINISHED), ["run_id", *KEYS, "seed"]]
+    return SweepRuns(chosen, sweep.histories.merge(finished, on="run_id"))
+
+
+def mean_interval(
+    frame: pd.DataFrame, by: list[str], value: str, confidence: float
+) -> pd.DataFrame:
+    """Per group of ``by``: ``n``, ``mean`` and the Student-t interval ``ci_low``, ``ci_high``.
+
+    mean ± t_{(1+c)/2, n-1} · s / sqrt(n), with s the sample standard deviation (ddof 1) and
+    c the confidence; the bounds are NaN for a group of one value.
+    """
+    summary = frame.groupby(by, sort=False)[value].agg(n="count", mean="mean", std="std")
+    quantile = stats.t.ppf((1.0 + confidence) / 2.0, summary["n"] - 1)
+    half_width = quantile * summary["std"] / np.sqrt(summary["n"])
+    return (
+        summary.assign(ci_low=summary["mean"] - half_width, ci_high=summary["mean"] + half_width)
+        .drop(columns="std")
+        .reset_index()
+    )
+
+
+def paired_differences(finished: pd.DataFrame, baseline: str, value: str) -> pd.DataFrame:
+    """d = value(method) - value(baseline) on the same (setting, seed), for every other method.
+
+    Returns ``setting``, ``seed``, ``method``, ``difference``; a (setting, seed) without a
+    baseline run gives no difference.
+    """
+    duplicated = finished.duplicated([*KEYS, "seed"])
+    if duplicated.any():
+        raise ValueError(
+            "several finished trials share a setting, method and seed: "
+            f"{finished.loc[duplicated, 'trial'].tolist()}"
+        )
+    wide = finished.pivot(index=["setting", "seed"], columns="method", values=value)
+    if baseline not in wide:
+        return pd.DataFrame(columns=["setting", "seed", "method", "difference"])
+    differences = wide.sub(wide[baseline], axis=0).drop(columns=baseline)
+    return differences.stack().dropna().rename("difference").reset_index()
+
+
+def axis_columns(frame: pd.DataFrame) -> list[str]:
+    """The ``axis.<name>`` columns in the order the sweep lists them in its setting keys
+    (``noise.p=0.3,epsilon=auto``)."""
+    columns = [column for column in frame.columns if column.startswith(AXIS_PREFIX)]
+    key = next((setting for setting in frame["setting"] if setting != CLEAN), "")
+    names = [f"{AXIS_PREFIX}{part.split('=')[0]}" for part in key.split(",") if "=" in part]
+    return sorted(columns, key=lambda column: names.index(column) if column in names else math.inf)
+
+
+def numeric_axis(frame: pd.DataFrame) -> str | None:
+    """The first swept axis whose values are all numbers, or None."""
+    return next(
+        (
+            column
+            for column in axis_columns(frame)
+            if pd.api.types.is_numeric_dtype(frame[column]) and frame[column].notna().any()
+        ),
+        None,
+    )
+
+
+def setting_order(runs: pd.DataFrame) -> list[str]:
+    """Settings by the first numeric axis (then by name), the clean baseline last."""
+    axis = numeric_axis(runs)
+    settings = runs.drop_duplicates("setting").sort_values(
+        [axis, "setting"] if axis else ["setting"], na_position="last"
+    )["setting"]
+    return [*settings[settings != CLEAN], *settings[settings == CLEAN]]
+
+
+def order_rows(
+    table: pd.DataFrame, settings: list[str], methods: list[str], then: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Rows by setting (in ``settings`` order), by method (in ``methods`` order, others after,
+    by name), then by the columns ``then``."""
+    rank = {method: position for position, method in enumerate(methods)}
+    keys = pd.DataFrame(
+        {
+            "setting_rank": table["setting"].map({s: i for i, s in enumerate(settings)}),
+            "method_rank": table["method"].map(lambda method: rank.get(method, len(rank))),
+        }
+    )
+    order = pd.concat([keys, table[["method", *then]]], axis=1).sort_values(
+        ["setting_rank", "method_rank", "method", *then]
+    )
+    return table.loc[order.index].reset_index(drop=True)
+
+
+def results_table(trials: SweepRuns, config: ReportConfig) -> pd.DataFrame:
+    """Per setting and method: seeds, failed trials, the mean final clean test MSE with its
+    interval over seeds, the paired difference against ``config.baseline`` (method - baseline on
+    the same setting and seed) with its interval, and the mean effective batch size.
+
+    Failed trials are excluded from every statistic and counted in ``failed``; the setting's
+    axis values are repeated as ``axis.<name>`` columns.
+    """
+    runs = trials.runs
+    finished = runs[runs["status"].eq(FINISHED)]
+    scores = _renamed(mean_interval(finished, KEYS, FINAL_METRIC, config.confidence), "test_mse")
+    differences = mean_interval(
+        paired_differences(finished, config.baseline, FINAL_METRIC),
+        KEYS,
+        "difference",
+        config.confidence,
+    )
+    batch = finished.groupby(KEYS)[EFFECTIVE_BATCH].mean().rename("effective_batch_size")
+    failed = runs[~runs["status"].eq(FINISHED)].groupby(KEYS).size().rename("failed")
+    axes = axis_columns(runs)
+    table = (
+        scores.merge(_renamed(differences, "paired_diff"), how="left", on=KEYS)
+        .merge(batch.reset_index(), how="left", on=KEYS)
+        .merge(failed.reset_index(), how="outer", on=KEYS)
+        .merge(runs.groupby("setting")[axes].first().reset_index(), how="left", on="setting")
+    )
+    counts = {"test_mse_n": 0, "paired_diff_n": 0, "failed": 0}
+    table = table.fillna(counts).astype(dict.fromkeys(counts, int))
+    table = table.rename(columns={"test_mse_n": "seeds", "paired_diff_n": "pairs"})
+    columns = ["setting", *axes, "method", "seeds", "failed"]
+    table = table[columns + [c for c in table.columns if c not in columns]]
+    return order_rows(table, setting_order(runs), config.methods)
+
+
+def _renamed(summary: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    statistics = ("n", "mean", "ci_low", "ci_high")
+    return summary.rename(columns={name: f"{prefix}_{name}" for name in statistics})
+
+
+def learning_curve_table(trials: SweepRuns, config: ReportConfig) -> pd.DataFrame:
+    """Per setting, method and epoch: ``n`` seeds, the mean clean test MSE and its interval."""
+    curves = mean_interval(trials.histories, [*KEYS, EPOCH], HISTORY_METRIC, config.confidence)
+    return order_rows(curves, setting_order(trials.runs), config.methods, then=(EPOCH,))
+
+
+def markdown_table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
+    """A GitHub-flavoured Markdown table; the columns whose index is in ``right`` are
+    right-aligned."""
+    rule = ["---:" if index in right else "---" for index in range(len(header))]
+    lines = [header, rule, *rows]
+    return "\n".join(f"| {' | '.join(line)} |" for line in lines)
+
+
+def format_interval(mean: float, low: float, high: float, digits: int) -> str:
+    """``mean [low, high]`` with ``digits`` significant digits; the mean alone when the interval
+    is undefined, a dash when the mean is."""
+    if pd.isna(mean):
+        return MISSING
+    if pd.isna(low):
+        return f"{mean:.{digits}g}"
+    return f"{mean:.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
+
+
+def results_markdown(
+    results: pd.DataFrame, trials: SweepRuns, sweep: str, config: ReportConfig
+) -> str:
+    """The results table as Markdown for the README, with a caption saying what the numbers are
+    and which trials failed (those are left out of the statistics)."""
+    level = f"{config.confidence:.0%}"
+    header = [
+        "setting",
+        "method",
+        "seeds",
+        "failed",
+        f"test MSE ({level} CI)",
+        f"Δ vs {config.baseline} ({level} CI)",
+        "effective batch",
+    ]
+    rows = [_markdown_row(row, config.digits) for row in results.itertuples()]
+    failed = trials.runs.loc[~trials.runs["status"].eq(FINISHED), "trial"]
+    caption = (
+        f"Final clean test MSE (normalised label units) of sweep `{sweep}`: mean over seeds "
+        f"with a Student-t {level} interval. Δ = method - {config.baseline} on the same "
+        f"setting and seed (negative: better than {config.baseline}), with the {level} "
+        f"interval of the paired differences. Failed trials, left out of the statistics: "
+        f"{len(failed)}{''.join(f'; `{trial}`' for trial in failed)}."
+    )
+    table = markdown_table(header, rows, right={2, 3, 6})
+    return f"## Sweep `{sweep}`\n\n{table}\n\n{caption}\n"
+
+
+def _markdown_row(row: tuple, digits: int) -> list[str]:
+    batch = row.effective_batch_size
+    return [
+        row.setting,
+        row.method,
+        str(row.seeds),
+        str(row.failed),
+        format_interval(row.test_mse_mean, row.test_mse_ci_low, row.test_mse_ci_high, digits),
+        format_interval(
+            row.paired_diff_mean, row.paired_diff_ci_low, row.paired_diff_ci_high, digits
+        ),
+        MISSING if pd.isna(batch) else f"{batch:.{digits}g}",
+    ]

@@ -1,0 +1,164 @@
+"""A read-only Kedro dataset: the MLflow runs of one sweep and their ``test_mse`` histories.
+
+Every training run of a sweep is an MLflow run tagged ``sweep=<name>``, ``trial``, ``method``,
+``seed``, ``setting`` and ``axis.<name>`` (see :mod:`biv_pipeline.reporting`). Loading searches
+the experiment for that tag and returns a :class:`~biv_pipeline.reporting.SweepRuns`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+from kedro.io import AbstractDataset, DatasetError
+from mlflow.entities import Run, ViewType
+from mlflow.tracking import MlflowClient
+
+from biv_pipeline.errors import MissingDataError, ParameterError
+from biv_pipeline.reporting import (
+    AXIS_PREFIX,
+    EPOCH,
+    FINAL_METRICS,
+    FINISHED,
+    HISTORY_METRIC,
+    TRIAL_TAGS,
+    SweepRuns,
+    parse_tag,
+)
+
+SWEEP_TAG = "sweep"
+SWEEP_NAME = re.compile(r"[\w.\-]+")  # also keeps the name safe inside an MLflow filter string
+PAGE_SIZE = 1000  # runs per MLflow search request
+UNKNOWN = "unknown"  # method or setting of a failed run that never got its tags
+
+
+class SweepNameError(ParameterError, DatasetError):
+    """``sweep`` is missing or not a usable name.
+
+    Also a ``DatasetError``, so Kedro raises it as it is instead of wrapping it, and the CLI
+    prints it in one line.
+    """
+
+
+class SweepRunsError(MissingDataError, DatasetError):
+    """The sweep has no runs in the experiment, or a finished run lacks a trial tag."""
+
+
+class SweepRunsDataset(AbstractDataset[None, SweepRuns]):
+    """The runs of sweep ``sweep`` in the MLflow experiment ``experiment`` at ``tracking_uri``.
+
+    ``load()`` returns ``SweepRuns(runs, histories)``: ``runs`` has one row per run (``run_id``,
+    ``status``, ``start_time``, the trial tags, the ``axis.*`` tags parsed as numbers where they
+    are, the final metrics); ``histories`` has the per-epoch ``test_mse`` of the finished runs
+    (``run_id``, ``epoch``, ``test_mse``). Deleted runs are ignored. Read-only.
+    """
+
+    def __init__(
+        self,
+        sweep: str | int | None,
+        tracking_uri: str,
+        experiment: str,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._sweep = sweep
+        self._tracking_uri = tracking_uri
+        self._experiment = experiment
+        self.metadata = metadata
+
+    def load(self) -> SweepRuns:
+        """Search the runs tagged with the sweep's name and read their histories."""
+        name = _sweep_name(self._sweep)
+        client = MlflowClient(tracking_uri=self._tracking_uri)
+        experiment = client.get_experiment_by_name(self._experiment)
+        experiment_id = None if experiment is None else experiment.experiment_id
+        runs = _search(client, experiment_id, f"tags.{SWEEP_TAG} = '{name}'")
+        if not runs:
+            known = sorted({run.data.tags[SWEEP_TAG] for run in _search(client, experiment_id)})
+            raise SweepRunsError(
+                f"no runs of sweep {name!r} in MLflow experiment {self._experiment!r} at "
+                f"{self._tracking_uri}; sweeps there: {', '.join(known) or 'none'} (run the "
+                "sweep first, or pass --params mlflow_tracking_uri=... to read another store)"
+            )
+        histories = [
+            {"run_id": run.info.run_id, EPOCH: metric.step, HISTORY_METRIC: metric.value}
+            for run in runs
+            if run.info.status == FINISHED
+            for metric in client.get_metric_history(run.info.run_id, HISTORY_METRIC)
+        ]
+        return SweepRuns(
+            pd.DataFrame([_record(run, name) for run in runs]),
+            pd.DataFrame(histories, columns=["run_id", EPOCH, HISTORY_METRIC]),
+        )
+
+    def save(self, data: SweepRuns) -> None:
+        """Not supported: the sweep command writes these runs."""
+        raise DatasetError(f"{type(self).__name__} is read-only")
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "sweep": self._sweep,
+            "tracking_uri": self._tracking_uri,
+            "experiment": self._experiment,
+        }
+
+
+def _sweep_name(sweep: str | int | None) -> str:
+    """The sweep's name as its MLflow tag spells it; one line saying how to set it otherwise."""
+    if sweep is None:
+        raise SweepNameError(
+            "sweep is not set: name the sweep to report, "
+            "`kedro run --pipelines=report --params sweep=NAME`"
+        )
+    name = str(sweep)
+    if not SWEEP_NAME.fullmatch(name):
+        raise SweepNameError(
+            f"sweep must be a name of letters, digits, '_', '.' and '-'; got {name!r}"
+        )
+    return name
+
+
+def _search(client: MlflowClient, experiment_id: str | None, query: str = "") -> list[Run]:
+    """Every active run of the experiment matching ``query``, oldest first, page by page;
+    without a query, every run that has a sweep tag."""
+    if experiment_id is None:
+        return []
+    query = query or f"tags.{SWEEP_TAG} LIKE '%'"
+    runs: list[Run] = []
+    token = None
+    while True:
+        page = client.search_runs(
+            [experiment_id],
+            query,
+            run_view_type=ViewType.ACTIVE_ONLY,
+            max_results=PAGE_SIZE,
+            order_by=["attributes.start_time ASC"],
+            page_token=token,
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def _record(run: Run, sweep: str) -> dict[str, Any]:
+    """One row of the runs table. A finished run must carry every trial tag; a failed run that
+    lacks some (it failed before they were set) is kept, as ``unknown``, to be counted."""
+    tags = run.data.tags
+    missing = [tag for tag in TRIAL_TAGS if tag not in tags]
+    if missing and run.info.status == FINISHED:
+        raise SweepRunsError(
+            f"run {run.info.run_id} of sweep {sweep!r} is FINISHED but lacks the tags "
+            f"{', '.join(missing)}; every trial run must carry {', '.join(TRIAL_TAGS)}"
+        )
+    return {
+        "run_id": run.info.run_id,
+        "status": run.info.status,
+        "start_time": run.info.start_time,
+        "trial": tags.get("trial", run.info.run_id),
+        "method": tags.get("method", UNKNOWN),
+        "seed": parse_tag(tags["seed"]) if "seed" in tags else None,
+        "setting": tags.get("setting", UNKNOWN),
+        **{tag: parse_tag(value) for tag, value in tags.items() if tag.startswith(AXIS_PREFIX)},
+        **{metric: run.data.metrics.get(metric, float("nan")) for metric in FINAL_METRICS},
+    }

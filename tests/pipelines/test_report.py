@@ -1,0 +1,161 @@
+"""report end to end: a fake sweep's MLflow runs -> table, figures, the report's MLflow run."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.framework.project import pipelines
+from kedro.framework.startup import bootstrap_project
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
+
+from biv_pipeline.errors import MissingDataError, ParameterError
+from tests.pipelines.conftest import run_kedro, tracking_uri
+
+EXPERIMENT = "biv-pipeline"
+SWEEP = "toy"
+SEEDS = (0, 1, 2)
+NOISE_P = (0.1, 0.3)
+EPOCHS = 3
+REPORT = Path("data/08_reporting/sweeps") / SWEEP
+ARTIFACTS = [
+    "final_test_mse.png",
+    "learning_curves.csv",
+    "learning_curves.png",
+    "results.csv",
+    "results.md",
+]
+
+
+def final_mse(method: str, p: float, seed: int) -> float:
+    """A made-up final test MSE: worse with more noise, seeds differ, biv better than mse."""
+    base = {"clean": 0.2, "mse": 0.6, "biv": 0.4}[method]
+    spread = {"clean": 0.02, "mse": 0.01 * seed**2, "biv": 0.03 * seed}[method]
+    return base + 0.5 * p + spread
+
+
+def log_trial(
+    client: MlflowClient,
+    experiment_id: str,
+    tags: dict[str, str],
+    final: float,
+    status: str = "FINISHED",
+) -> None:
+    """One training run as the sweep writes it: tags, final metrics, a test_mse history."""
+    run_id = client.create_run(experiment_id, tags=tags).info.run_id
+    history = [Metric("test_mse", final * (1 + 1 / epoch), 0, epoch) for epoch in range(1, 4)]
+    finals = [
+        Metric("final_test_mse", final, 0, EPOCHS),
+        Metric("final_test_rmse_raw", math.sqrt(final), 0, EPOCHS),
+        Metric("mean_effective_batch_size", 128.0 if tags["method"] == "biv" else 256.0, 0, 3),
+        Metric("skipped_batches", 0.0, 0, EPOCHS),
+    ]
+    client.log_batch(run_id, metrics=history + finals)
+    client.set_terminated(run_id, status=status)
+
+
+def log_fake_sweep(uri: str, sweep: str = SWEEP) -> None:
+    """mse and biv at noise.p 0.1 and 0.3, three seeds each, one clean run per seed, and a
+    fourth biv seed at noise.p 0.3 that failed."""
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment(EXPERIMENT)
+    for seed in SEEDS:
+        clean = {"sweep": sweep, "trial": f"clean-{seed}", "method": "clean", "setting": "clean"}
+        log_trial(client, experiment_id, {**clean, "seed": str(seed)}, final_mse("clean", 0, seed))
+        for p in NOISE_P:
+            for method in ("mse", "biv"):
+                tags = {
+                    "sweep": sweep,
+                    "trial": f"{method}-{p}-{seed}",
+                    "method": method,
+                    "seed": str(seed),
+                    "setting": f"noise.p={p}",
+                    "axis.noise.p": str(p),
+                }
+                log_trial(client, experiment_id, tags, final_mse(method, p, seed))
+    failed = {"sweep": sweep, "trial": "biv-0.3-3", "method": "biv", "seed": "3"}
+    tags = {**failed, "setting": "noise.p=0.3", "axis.noise.p": "0.3"}
+    log_trial(client, experiment_id, tags, 0.0, status="FAILED")
+
+
+def t_interval(values: list[float]) -> tuple[float, float, float]:
+    """Mean and 95% Student-t interval of three values; t_{0.975, 2} in closed form for two
+    degrees of freedom: t = (2q - 1) / sqrt(2 q (1 - q)), q = 0.975."""
+    assert len(values) == 3
+    q = 0.975
+    t = (2 * q - 1) / math.sqrt(2 * q * (1 - q))
+    mean = float(np.mean(values))
+    half = t * float(np.std(values, ddof=1)) / math.sqrt(3)
+    return mean, mean - half, mean + half
+
+
+@pytest.fixture
+def fake_sweep(project: Path) -> Path:
+    log_fake_sweep(tracking_uri(project))
+    return project
+
+
+def test_report_table_has_the_means_and_paired_differences(fake_sweep: Path) -> None:
+    run_kedro(fake_sweep, ["report"], sweep=SWEEP)
+    table = pd.read_csv(fake_sweep / REPORT / "results.csv").set_index(["setting", "method"])
+    biv = table.loc[("noise.p=0.3", "biv")]
+    expected = t_interval([final_mse("biv", 0.3, seed) for seed in SEEDS])
+    assert (biv["seeds"], biv["failed"], biv["axis.noise.p"]) == (3, 1, 0.3)
+    assert [biv["test_mse_mean"], biv["test_mse_ci_low"], biv["test_mse_ci_high"]] == (
+        pytest.approx(expected, abs=1e-12)
+    )
+    differences = [final_mse("biv", 0.3, s) - final_mse("mse", 0.3, s) for s in SEEDS]
+    paired = [biv["paired_diff_mean"], biv["paired_diff_ci_low"], biv["paired_diff_ci_high"]]
+    assert paired == pytest.approx(t_interval(differences), abs=1e-12)
+    assert biv["effective_batch_size"] == 128.0
+    assert list(table.index) == [
+        ("noise.p=0.1", "mse"),
+        ("noise.p=0.1", "biv"),
+        ("noise.p=0.3", "mse"),
+        ("noise.p=0.3", "biv"),
+        ("clean", "clean"),
+    ]
+
+
+def test_report_writes_markdown_and_figures(fake_sweep: Path) -> None:
+    run_kedro(fake_sweep, ["report"], sweep=SWEEP)
+    markdown = (fake_sweep / REPORT / "results.md").read_text()
+    assert "| noise.p=0.3 | biv | 3 | 1 |" in markdown
+    assert "Failed trials, left out of the statistics: 1; `biv-0.3-3`." in markdown
+    for figure in ("learning_curves.png", "final_test_mse.png"):
+        assert (fake_sweep / REPORT / figure).read_bytes().startswith(b"\x89PNG")
+    curves = pd.read_csv(fake_sweep / REPORT / "learning_curves.csv")
+    assert len(curves) == 5 * EPOCHS
+    assert set(curves["n"]) == {3}
+
+
+def test_report_run_in_mlflow_holds_the_artifacts(fake_sweep: Path) -> None:
+    run_kedro(fake_sweep, ["report"], sweep=SWEEP)
+    mlflow.set_tracking_uri(tracking_uri(fake_sweep))
+    runs = mlflow.search_runs(experiment_names=[EXPERIMENT], filter_string="params.sweep = 'toy'")
+    (run_id,) = runs["run_id"]
+    assert runs.iloc[0]["params.report.baseline"] == "mse"
+    artifacts = sorted(a.path for a in MlflowClient().list_artifacts(run_id))
+    assert artifacts == ARTIFACTS
+
+
+def test_report_without_a_sweep_name_says_how_to_give_one(project: Path) -> None:
+    with pytest.raises(ParameterError, match=r"^sweep is not set: .*--params sweep=NAME"):
+        run_kedro(project, ["report"])
+
+
+def test_unknown_sweep_lists_the_sweeps_there(fake_sweep: Path) -> None:
+    with pytest.raises(MissingDataError, match=r"no runs of sweep 'tyo' .*; sweeps there: toy \("):
+        run_kedro(fake_sweep, ["report"], sweep="tyo")
+
+
+def test_report_is_not_part_of_the_default_run(project: Path) -> None:
+    bootstrap_project(project)
+    assert "report" in pipelines
+    assert not set(pipelines["report"].nodes) & set(pipelines["__default__"].nodes)

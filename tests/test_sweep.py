@@ -1,0 +1,115 @@
+"""Sweeps: grid expansion and pairing, resume, failures, and the Ray backend."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from biv_pipeline.errors import ParameterError
+from biv_pipeline.sweep import SweepSpec, expand, load_spec, run_sweep
+from tests.pipelines.conftest import tracking_uri
+from tests.test_cli import ENV, KEDRO
+
+SMOKE = Path(__file__).resolve().parents[1] / "conf/base/sweeps/smoke_wine.yml"
+
+
+def sweep_runs(project: Path, sweep: str):
+    mlflow.set_tracking_uri(tracking_uri(project))
+    return mlflow.search_runs(
+        experiment_names=["biv-pipeline"], filter_string=f"tags.sweep = '{sweep}'"
+    )
+
+
+def spec(grid: dict, clean: bool = False) -> SweepSpec:
+    return SweepSpec("test", {"dataset": "wine", "epochs": 1}, grid, clean)
+
+
+def test_every_loss_of_a_seed_and_setting_shares_one_data_group() -> None:
+    groups = expand(spec({"loss": ["mse", "biv"], "seed": [0, 1], "noise.p": [0.3, 0.7]}))
+    assert len(groups) == 4
+    for group in groups:
+        assert sorted(trial.method for trial in group.trials) == ["biv", "mse"]
+        assert len({(trial.seed, trial.setting) for trial in group.trials}) == 1
+    first = groups[0]
+    assert first.params["noise.p"] == 0.3
+    assert first.params["noise.seed"] == first.params["ingest.split_seed"] == 0
+
+
+def test_training_axes_reuse_the_noisy_labels() -> None:
+    groups = expand(spec({"loss": ["biv"], "seed": [0], "epsilon": [0.1, "auto"]}))
+    (group,) = groups
+    assert [trial.setting for trial in group.trials] == ["epsilon=0.1", "epsilon=auto"]
+    assert "epsilon" not in group.params
+
+
+def test_clean_baseline_adds_one_clean_trial_per_seed() -> None:
+    groups = expand(spec({"loss": ["mse"], "seed": [0, 1]}, clean=True))
+    clean = [group for group in groups if group.trials[0].method == "clean"]
+    assert len(clean) == 2
+    assert clean[0].params["noise.enabled"] is False
+    assert clean[0].trials[0].params["loss"] == "mse"
+    assert clean[0].trials[0].tags("test")["setting"] == "clean"
+
+
+def test_trial_keys_are_unique_and_deterministic() -> None:
+    grid = {"loss": ["mse", "iv", "biv"], "seed": [0, 1, 2], "noise.p": [0.3, 0.5]}
+    keys = [trial.key for group in expand(spec(grid, clean=True)) for trial in group.trials]
+    assert len(keys) == len(set(keys)) == 3 * 3 * 2 + 3
+    assert keys == [t.key for g in expand(spec(grid, clean=True)) for t in g.trials]
+
+
+def test_a_sweep_file_without_loss_axis_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text("grid:\n  seed: [0, 1]\n")
+    with pytest.raises(ParameterError, match="include loss"):
+        load_spec(path)
+
+
+def test_paired_sweep_resumes_without_rerunning(project: Path, shared_data: Path) -> None:
+    overrides = {"data_dir": str(shared_data), "epochs": 1}
+    smoke = load_spec(SMOKE)
+    first = run_sweep(smoke, project, tracking_uri(project), overrides=overrides, report=print)
+    assert (first.finished, first.failed) == (4, [])
+    runs = sweep_runs(project, "smoke_wine")
+    assert len(runs) == 4
+    for _, seed_runs in runs.groupby("tags.seed"):
+        assert sorted(seed_runs["tags.method"]) == ["biv", "mse"]
+        assert seed_runs["tags.noisy_train_version"].nunique() == 1
+    assert runs["tags.noisy_train_version"].nunique() == 2
+    again = run_sweep(smoke, project, tracking_uri(project), overrides=overrides, report=print)
+    assert (again.skipped, again.finished) == (4, 0)
+    assert len(sweep_runs(project, "smoke_wine")) == 4
+
+
+def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
+    project: Path, shared_data: Path
+) -> None:
+    failing = SweepSpec(
+        "failing",
+        {"dataset": "wine", "data_dir": str(shared_data), "epochs": 1},
+        {"loss": ["mse"], "seed": [0], "lr": [0.01, -1.0]},
+    )
+    result = run_sweep(failing, project, tracking_uri(project), report=print)
+    assert (result.finished, result.failed) == (1, ["mse|seed=0|lr=-1.0"])
+    runs = sweep_runs(project, "failing").set_index("tags.trial")
+    assert runs.loc["mse|seed=0|lr=-1.0", "status"] == "FAILED"
+    assert "lr must be a number > 0" in runs.loc["mse|seed=0|lr=-1.0", "tags.error"]
+    assert runs.loc["mse|seed=0|lr=0.01", "status"] == "FINISHED"
+
+
+def test_ray_backend_runs_the_smoke_sweep_through_a_tracking_server(
+    project: Path, shared_data: Path
+) -> None:
+    sweeps = project / "conf/base/sweeps"
+    result = subprocess.run(
+        [KEDRO, "sweep", str(sweeps / "smoke_wine.yml"), "--backend", "ray",
+         "--params", f"data_dir={shared_data},epochs=1"],
+        cwd=project, env=ENV, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '"finished": 4' in result.stdout
+    runs = sweep_runs(project, "smoke_wine")
+    assert sorted(runs["status"]) == ["FINISHED"] * 4
