@@ -297,3 +297,33 @@ def test_wine_command_runs_end_to_end_and_tags_the_mlflow_run(project, shared_da
     experiment = client.get_experiment_by_name("biv-pipeline")
     runs = client.search_runs([experiment.experiment_id])
     assert [run.data.tags.get("tag") for run in runs] == ["t"]
+
+
+def run_legacy(project: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    executable = shutil.which("biv-pipeline", path=str(Path(sys.executable).parent))
+    assert executable, "biv-pipeline is not installed: run `pip install -e .`"
+    return subprocess.run(
+        [executable, *args], cwd=project, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_readme_examples_run_end_to_end_on_the_face_sample(project, shared_data, index):
+    options = ["--data-dir", str(shared_data), "--epochs", "1", "--image-size", "32"]
+    result = run_legacy(project, [*legacy_args(EXAMPLES[index]), *options])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("biv-pipeline")
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert (run.data.tags["tag"], run.data.params["model"]) == ("exp_tag", EXPECTED[index]["model"])
+
+
+def test_readme_meanvar_example_stops_with_one_line_naming_the_component(project, shared_data):
+    options = ["--data-dir", str(shared_data), "--epochs", "1", "--image-size", "32"]
+    result = run_legacy(project, [*legacy_args(EXAMPLES[3]), *options])
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("Error: ")
+    assert (
+        "noise.components[0] = [0.0, 20.0] is (mean, variance): the mean must be > 0" in last_line
+    )

@@ -19,6 +19,7 @@ from kedro.validation.exceptions import ParameterValidationError
 from biv_pipeline.datasets import get_dataset
 from biv_pipeline.errors import MissingDataError, ParameterError
 from biv_pipeline.images import check_image_size
+from biv_pipeline.params import flatten
 from biv_pipeline.pipelines.train.nodes import make_training_config
 from biv_pipeline.pipelines.train.pipeline import TRAINING_PARAMETERS
 from biv_pipeline.training import NonFiniteLossError
@@ -32,15 +33,6 @@ TRAINING_CONFIG = "training_config"
 
 class MissingNoisyLabelsError(MissingDataError):
     """No ``noisy_train`` version exists for the dataset the train pipeline was asked for."""
-
-
-def _flatten(prefix: str, value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        flat: dict[str, Any] = {}
-        for key, item in value.items():
-            flat.update(_flatten(f"{prefix}.{key}", item))
-        return flat
-    return {prefix: value}
 
 
 class EarlyValidationHook:
@@ -100,7 +92,7 @@ class LineageHook:
             tags["tag"] = str(user_tag)
         tags.update({key: str(value) for key, value in catalog.load("params:run_tags").items()})
         mlflow.set_tags(tags)
-        mlflow.log_params({**_flatten("data", provenance), **_flatten("train", asdict(config))})
+        mlflow.log_params(flatten({"data": provenance, "train": asdict(config)}))
 
 
 class ConciseErrorsHook:

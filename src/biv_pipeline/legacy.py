@@ -37,6 +37,8 @@ from typing import Any
 
 import yaml
 
+from biv_pipeline.params import flatten
+
 DATASETS = {"utkf": "utkf", "wine": "wine"}
 LOSSES = {"mse": "mse", "iv": "iv", "biv": "biv"}
 MODELS = {"vanilla_ann": "vanilla_ann", "vanilla_cnn": "vanilla_cnn", "resnet": "resnet18"}
@@ -200,19 +202,10 @@ def translate(args: argparse.Namespace) -> Translation:
         params["epsilon"] = _number("epsilon", "epsilon", args.epsilon)
     if args.epochs is not None:
         params["epochs"] = args.epochs
+    if args.image_size is not None:
+        params["image_size"] = args.image_size
     params["noise"], warnings = _noise(args, params["seed"])
     return Translation(params, warnings)
-
-
-def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested parameters as dotted keys, the form ``kedro run --params`` takes."""
-    flat: dict[str, Any] = {}
-    for key, value in params.items():
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def _yaml_value(value: Any) -> str:
@@ -256,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     legacy.add_argument("--dry-run", action="store_true", help="print, do not run")
     legacy.add_argument("--data-dir", metavar="PATH", help="sets data_dir")
     legacy.add_argument("--epochs", type=int, metavar="N", help="sets epochs (for short runs)")
+    legacy.add_argument(
+        "--image-size", type=int, metavar="S", help="sets image_size (utkf; e.g. 64 on a CPU)"
+    )
     return parser
 
 

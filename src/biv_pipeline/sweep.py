@@ -32,6 +32,7 @@ from mlflow import MlflowClient
 
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.losses import LOSSES
+from biv_pipeline.params import flatten, nest
 
 EXPERIMENT = "biv-pipeline"
 CLEAN = "clean"
@@ -85,29 +86,6 @@ class DataGroup:
     key: str
     params: dict[str, Any]
     trials: list[Trial] = field(default_factory=list)
-
-
-def nest(flat: dict[str, Any]) -> dict[str, Any]:
-    """Dotted keys to nested dicts: {"noise.p": 0.3} -> {"noise": {"p": 0.3}}."""
-    nested: dict[str, Any] = {}
-    for key, value in flat.items():
-        *parents, leaf = key.split(".")
-        node = nested
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[leaf] = value
-    return nested
-
-
-def flatten(nested: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts to dotted keys (the inverse of ``nest``)."""
-    flat: dict[str, Any] = {}
-    for key, value in nested.items():
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def load_spec(path: Path) -> SweepSpec:

@@ -33,15 +33,11 @@ PAGE_SIZE = 1000  # runs per MLflow search request
 UNKNOWN = "unknown"  # method or setting of a failed run that never got its tags
 
 
-class SweepNameError(ParameterError, DatasetError):
-    """``sweep`` is missing or not a usable name.
-
-    Also a ``DatasetError``, so Kedro raises it as it is instead of wrapping it, and the CLI
-    prints it in one line.
-    """
+class SweepNameError(ParameterError):
+    """``sweep`` is missing or not a usable name."""
 
 
-class SweepRunsError(MissingDataError, DatasetError):
+class SweepRunsError(MissingDataError):
     """The sweep has no runs in the experiment, or a finished run lacks a trial tag."""
 
 
@@ -68,18 +64,7 @@ class SweepRunsDataset(AbstractDataset[None, SweepRuns]):
 
     def load(self) -> SweepRuns:
         """Search the runs tagged with the sweep's name and read their histories."""
-        name = _sweep_name(self._sweep)
-        client = MlflowClient(tracking_uri=self._tracking_uri)
-        experiment = client.get_experiment_by_name(self._experiment)
-        experiment_id = None if experiment is None else experiment.experiment_id
-        runs = _search(client, experiment_id, f"tags.{SWEEP_TAG} = '{name}'")
-        if not runs:
-            known = sorted({run.data.tags[SWEEP_TAG] for run in _search(client, experiment_id)})
-            raise SweepRunsError(
-                f"no runs of sweep {name!r} in MLflow experiment {self._experiment!r} at "
-                f"{self._tracking_uri}; sweeps there: {', '.join(known) or 'none'} (run the "
-                "sweep first, or pass --params mlflow_tracking_uri=... to read another store)"
-            )
+        client, runs = self._find()
         histories = [
             {"run_id": run.info.run_id, EPOCH: metric.step, HISTORY_METRIC: metric.value}
             for run in runs
@@ -87,9 +72,31 @@ class SweepRunsDataset(AbstractDataset[None, SweepRuns]):
             for metric in client.get_metric_history(run.info.run_id, HISTORY_METRIC)
         ]
         return SweepRuns(
-            pd.DataFrame([_record(run, name) for run in runs]),
+            pd.DataFrame([_record(run, str(self._sweep)) for run in runs]),
             pd.DataFrame(histories, columns=["run_id", EPOCH, HISTORY_METRIC]),
         )
+
+    def check(self) -> None:
+        """Raise the error ``load()`` would for a missing name or a sweep without runs, reading
+        one run at most: for a ``before_pipeline_run`` hook, before any MLflow run opens (Kedro
+        wraps an error raised by ``load()`` in a ``DatasetError``)."""
+        self._find(limit=1)
+
+    def _find(self, limit: int | None = None) -> tuple[MlflowClient, list[Run]]:
+        """The client and the sweep's runs (the first ``limit``), oldest first."""
+        name = _sweep_name(self._sweep)
+        client = MlflowClient(tracking_uri=self._tracking_uri)
+        experiment = client.get_experiment_by_name(self._experiment)
+        experiment_id = None if experiment is None else experiment.experiment_id
+        runs = _search(client, experiment_id, f"tags.{SWEEP_TAG} = '{name}'", limit)
+        if not runs:
+            known = sorted({run.data.tags[SWEEP_TAG] for run in _search(client, experiment_id)})
+            raise SweepRunsError(
+                f"no runs of sweep {name!r} in MLflow experiment {self._experiment!r} at "
+                f"{self._tracking_uri}; sweeps there: {', '.join(known) or 'none'} (run the "
+                "sweep first, or pass --params mlflow_tracking_uri=... to read another store)"
+            )
+        return client, runs
 
     def save(self, data: SweepRuns) -> None:
         """Not supported: the sweep command writes these runs."""
@@ -118,27 +125,29 @@ def _sweep_name(sweep: str | int | None) -> str:
     return name
 
 
-def _search(client: MlflowClient, experiment_id: str | None, query: str = "") -> list[Run]:
-    """Every active run of the experiment matching ``query``, oldest first, page by page;
-    without a query, every run that has a sweep tag."""
+def _search(
+    client: MlflowClient, experiment_id: str | None, query: str = "", limit: int | None = None
+) -> list[Run]:
+    """The active runs of the experiment matching ``query`` (without one: every run with a
+    sweep tag), oldest first, page by page up to ``limit`` runs (None: all)."""
     if experiment_id is None:
         return []
-    query = query or f"tags.{SWEEP_TAG} LIKE '%'"
     runs: list[Run] = []
     token = None
-    while True:
+    while limit is None or len(runs) < limit:
         page = client.search_runs(
             [experiment_id],
-            query,
+            query or f"tags.{SWEEP_TAG} LIKE '%'",
             run_view_type=ViewType.ACTIVE_ONLY,
-            max_results=PAGE_SIZE,
+            max_results=PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(runs)),
             order_by=["attributes.start_time ASC"],
             page_token=token,
         )
         runs.extend(page)
         token = page.token
         if not token:
-            return runs
+            break
+    return runs
 
 
 def _record(run: Run, sweep: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import mlflow
@@ -11,10 +12,14 @@ import pandas as pd
 import pytest
 from kedro.framework.project import pipelines
 from kedro.framework.startup import bootstrap_project
+from matplotlib.figure import Figure
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from biv_pipeline.errors import MissingDataError, ParameterError
+from biv_pipeline.pipelines.report.nodes import plot_final_test_mse
+from biv_pipeline.reporting import ReportConfig, SweepRuns, parse_tag, results_table
+from biv_pipeline.sweep_runs import SweepRunsDataset
 from tests.pipelines.conftest import run_kedro, tracking_uri
 
 EXPERIMENT = "biv-pipeline"
@@ -140,22 +145,98 @@ def test_report_run_in_mlflow_holds_the_artifacts(fake_sweep: Path) -> None:
     mlflow.set_tracking_uri(tracking_uri(fake_sweep))
     runs = mlflow.search_runs(experiment_names=[EXPERIMENT], filter_string="params.sweep = 'toy'")
     (run_id,) = runs["run_id"]
-    assert runs.iloc[0]["params.report.baseline"] == "mse"
     artifacts = sorted(a.path for a in MlflowClient().list_artifacts(run_id))
     assert artifacts == ARTIFACTS
 
 
+def innermost(error: BaseException) -> BaseException:
+    """The error at the end of the ``raise ... from`` chain: what the user got wrong, whether
+    Kedro wrapped it in ``DatasetError``s (raised by ``load()``) or not (raised by a hook)."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return error
+
+
 def test_report_without_a_sweep_name_says_how_to_give_one(project: Path) -> None:
-    with pytest.raises(ParameterError, match=r"^sweep is not set: .*--params sweep=NAME"):
+    with pytest.raises(Exception) as raised:
         run_kedro(project, ["report"])
+    error = innermost(raised.value)
+    assert isinstance(error, ParameterError)
+    assert str(error).startswith("sweep is not set: ")
+    assert "`kedro run --pipelines=report --params sweep=NAME`" in str(error)
 
 
 def test_unknown_sweep_lists_the_sweeps_there(fake_sweep: Path) -> None:
-    with pytest.raises(MissingDataError, match=r"no runs of sweep 'tyo' .*; sweeps there: toy \("):
+    with pytest.raises(Exception) as raised:
         run_kedro(fake_sweep, ["report"], sweep="tyo")
+    error = innermost(raised.value)
+    assert isinstance(error, MissingDataError)
+    assert re.match(
+        r"no runs of sweep 'tyo' in MLflow experiment 'biv-pipeline' at sqlite:", str(error)
+    )
+    assert "; sweeps there: toy (run the sweep first" in str(error)
+
+
+def test_check_fails_like_load_without_reading_the_runs(fake_sweep: Path) -> None:
+    uri = tracking_uri(fake_sweep)
+    SweepRunsDataset(SWEEP, uri, EXPERIMENT).check()
+    with pytest.raises(MissingDataError, match="no runs of sweep 'tyo'"):
+        SweepRunsDataset("tyo", uri, EXPERIMENT).check()
+    with pytest.raises(ParameterError, match="sweep must be a name of letters"):
+        SweepRunsDataset("a'b", uri, EXPERIMENT).check()
 
 
 def test_report_is_not_part_of_the_default_run(project: Path) -> None:
     bootstrap_project(project)
     assert "report" in pipelines
     assert not set(pipelines["report"].nodes) & set(pipelines["__default__"].nodes)
+
+
+def results_of(settings: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """The results table of two seeds of mse and biv per setting, plus a clean baseline."""
+    rows = [
+        {"setting": "clean", "method": "clean", "seed": s, "final_test_mse": 0.1 + 0.01 * s}
+        for s in (0, 1)
+    ]
+    for setting, axes in settings.items():
+        for method in ("mse", "biv"):
+            rows += [
+                {"setting": setting, "method": method, "seed": s, "final_test_mse": 1.0 + s}
+                | {f"axis.{name}": parse_tag(value) for name, value in axes.items()}
+                for s in (0, 1)
+            ]
+    runs = pd.DataFrame(rows).assign(
+        run_id=range(len(rows)), status="FINISHED", start_time=0, mean_effective_batch_size=1.0
+    )
+    runs["trial"] = runs["run_id"]
+    empty = pd.DataFrame(columns=["run_id", "epoch", "test_mse"])
+    return results_table(SweepRuns(runs, empty), ReportConfig())
+
+
+def legend_labels(figure: Figure) -> list[str]:
+    return [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+
+
+def test_final_mse_without_a_numeric_axis_is_drawn_per_setting() -> None:
+    results = results_of({"loss_scale=low": {"loss_scale": "low"}, "default": {}})
+    figure = plot_final_test_mse(results, SWEEP, ReportConfig())
+    ticks = [tick.get_text() for tick in figure.axes[0].get_xticklabels()]
+    assert ticks == ["default", "loss_scale=low"]
+    assert legend_labels(figure) == ["clean", "mse", "biv"]
+
+
+def test_final_mse_draws_one_line_per_value_of_the_other_axes() -> None:
+    settings = {
+        f"noise.p={p},epsilon={e}": {"noise.p": str(p), "epsilon": e}
+        for p in (0.1, 0.3)
+        for e in ("auto", "0.5x")
+    }
+    figure = plot_final_test_mse(results_of(settings), SWEEP, ReportConfig())
+    assert figure.axes[0].get_xlabel() == "noise.p"
+    assert legend_labels(figure) == [
+        "clean",
+        "mse (epsilon=0.5x)",
+        "biv (epsilon=0.5x)",
+        "mse (epsilon=auto)",
+        "biv (epsilon=auto)",
+    ]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from biv_pipeline.reporting import (
     AXIS_PREFIX,
@@ -47,6 +48,7 @@ def plot_learning_curves(curves: pd.DataFrame, sweep: str, config: ReportConfig)
         if setting != CLEAN and not clean.empty:
             _band(panel, clean["epoch"], clean, label=CLEAN, color=CLEAN_COLOUR, linestyle="--")
         panel.set(title=setting, yscale="log", xlabel="epoch")
+        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
     panels[0].set_ylabel(Y_LABEL)
     panels[0].legend()
     figure.suptitle(f"{sweep}: test MSE per epoch, mean and {config.confidence:.0%} CI over seeds")
