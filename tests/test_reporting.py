@@ -204,6 +204,15 @@ def test_axes_follow_the_setting_key_and_the_first_numeric_one_is_the_x_axis() -
     assert numeric_axis(frame.drop(columns="axis.noise.p")) is None
 
 
+def test_a_numeric_noise_axis_is_the_x_axis_before_an_earlier_numeric_axis() -> None:
+    setting = "epochs=2,lr=0.1,noise.p=0.3"
+    rows = [run("mse", 0, 1.0, setting=setting, epochs=2, lr=0.1, **{"noise.p": 0.3})]
+    frame = pd.DataFrame(rows)
+    assert axis_columns(frame) == ["axis.epochs", "axis.lr", "axis.noise.p"]
+    assert numeric_axis(frame) == "axis.noise.p"
+    assert numeric_axis(frame.drop(columns="axis.noise.p")) == "axis.epochs"
+
+
 def test_settings_without_an_axis_are_ordered_by_name() -> None:
     rows = [run("mse", 0, 1.0, setting=s) for s in ("default", "clean", "b")]
     assert setting_order(pd.DataFrame(rows)) == ["b", "default", "clean"]

@@ -98,6 +98,7 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
     assert runs.loc["mse|seed=0|lr=-1.0", "status"] == "FAILED"
     assert "lr must be a number > 0" in runs.loc["mse|seed=0|lr=-1.0", "tags.error"]
     assert runs.loc["mse|seed=0|lr=0.01", "status"] == "FINISHED"
+    assert runs.loc["mse|seed=0|lr=0.01", "tags.axis.lr"] == "0.01"
 
 
 def test_ray_backend_runs_the_smoke_sweep_through_a_tracking_server(

@@ -25,6 +25,7 @@ from biv_pipeline.pipelines.train.pipeline import TRAINING_PARAMETERS
 from biv_pipeline.training import NonFiniteLossError
 
 NOISY_TRAIN = "noisy_train"
+SWEEP_RUNS = "sweep_runs"
 INPUT_ERRORS = (ParameterError, MissingDataError, ParameterValidationError, NonFiniteLossError)
 TRACEBACK_ENV = "BIV_TRACEBACK"
 LINEAGE_TAG = "noisy_train_version"
@@ -40,8 +41,8 @@ class EarlyValidationHook:
     kedro-mlflow opens a run, hence ``tryfirst``).
 
     Kedro validates the dataclass-typed blocks (``ingest``, ``noise``) itself when it builds
-    the catalog; this covers the dataset name, the top-level training parameters, and the
-    presence of the noisy labels that a train-only run needs.
+    the catalog; this covers the dataset name, the image size, the top-level training
+    parameters, the noisy labels a train-only run needs, and the sweep a report reads.
     """
 
     @hook_impl(tryfirst=True)
@@ -59,6 +60,8 @@ class EarlyValidationHook:
             make_training_config(
                 parameters["dataset"], *(parameters[name] for name in TRAINING_PARAMETERS)
             )
+        if SWEEP_RUNS in inputs:
+            catalog.get(SWEEP_RUNS).check()
         if NOISY_TRAIN in inputs:
             try:
                 catalog.get(NOISY_TRAIN).resolve_load_version()
@@ -90,7 +93,7 @@ class LineageHook:
         user_tag = catalog.load("params:tag")
         if user_tag is not None:
             tags["tag"] = str(user_tag)
-        tags.update({key: str(value) for key, value in catalog.load("params:run_tags").items()})
+        tags.update({k: str(v) for k, v in flatten(catalog.load("params:run_tags")).items()})
         mlflow.set_tags(tags)
         mlflow.log_params(flatten({"data": provenance, "train": asdict(config)}))
 

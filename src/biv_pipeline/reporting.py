@@ -22,6 +22,7 @@ from biv_pipeline.errors import ParameterError
 FINISHED = "FINISHED"  # MLflow status of a run that completed; any other status is a failure
 CLEAN = "clean"  # method and setting of the baseline trained with MSE on the clean labels
 AXIS_PREFIX = "axis."  # tag (and column) prefix of a swept non-loss, non-seed axis
+NOISE_AXIS_PREFIX = f"{AXIS_PREFIX}noise."  # the figures plot against a noise axis first
 TRIAL_TAGS = ("trial", "method", "seed", "setting")
 FINAL_METRIC = "final_test_mse"
 EFFECTIVE_BATCH = "mean_effective_batch_size"
@@ -149,15 +150,15 @@ def axis_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def numeric_axis(frame: pd.DataFrame) -> str | None:
-    """The first swept axis whose values are all numbers, or None."""
-    return next(
-        (
-            column
-            for column in axis_columns(frame)
-            if pd.api.types.is_numeric_dtype(frame[column]) and frame[column].notna().any()
-        ),
-        None,
-    )
+    """The swept axis to plot against: the first whose values are all numbers, a noise axis
+    (``axis.noise.*``) before any other; None without a numeric axis."""
+    numeric = [
+        column
+        for column in axis_columns(frame)
+        if pd.api.types.is_numeric_dtype(frame[column]) and frame[column].notna().any()
+    ]
+    noise = [column for column in numeric if column.startswith(NOISE_AXIS_PREFIX)]
+    return next(iter(noise + numeric), None)
 
 
 def setting_order(runs: pd.DataFrame) -> list[str]:
