@@ -81,19 +81,21 @@ class ResNet18(nn.Module):
 class ImageInput(nn.Module):
     """Turns uint8 images (B, 3, H, W) into normalised floats: (x/255 - mean) / std per channel.
 
-    Part of the model, so batches travel as uint8 and the logged model takes raw images.
+    Computed as one fused x * scale + shift (scale = 1/(255 std), shift = -mean/std). Part of
+    the model, so batches travel as uint8 and the logged model takes raw images.
     """
 
     def __init__(self, mean: list[float], std: list[float]) -> None:
         super().__init__()
-        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+        mean_t, std_t = torch.tensor(mean).view(1, -1, 1, 1), torch.tensor(std).view(1, -1, 1, 1)
+        self.register_buffer("scale", 1.0 / (255.0 * std_t))
+        self.register_buffer("shift", -mean_t / std_t)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalised float images; channels-last on CUDA, where convolutions run faster so."""
         layout = torch.channels_last if x.is_cuda else torch.contiguous_format
-        x = x.to(memory_format=layout, dtype=self.mean.dtype) / 255.0
-        return (x - self.mean) / self.std
+        x = x.to(memory_format=layout, dtype=self.scale.dtype)
+        return torch.addcmul(self.shift, x, self.scale)
 
 
 ModelBuilder = Callable[[tuple[int, ...]], nn.Module]

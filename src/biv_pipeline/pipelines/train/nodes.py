@@ -68,11 +68,11 @@ def model_inputs(frame: pd.DataFrame) -> torch.Tensor:
     if IMAGE_KEY in frame:
         images = open_image_cache(frame.attrs["image_cache"])
         return torch.from_numpy(np.ascontiguousarray(images[frame[IMAGE_KEY].to_numpy()]))
-    return torch.as_tensor(frame[feature_columns(frame)].to_numpy(dtype=np.float32))
+    return torch.tensor(frame[feature_columns(frame)].to_numpy(dtype=np.float32))
 
 
 def _column(frame: pd.DataFrame, name: str) -> torch.Tensor:
-    return torch.as_tensor(frame[name].to_numpy(dtype=np.float32))
+    return torch.tensor(frame[name].to_numpy(dtype=np.float32))
 
 
 def _build_network(config: TrainingConfig, inputs: torch.Tensor) -> nn.Module:
