@@ -76,7 +76,7 @@ def plot_final_test_mse(results: pd.DataFrame, sweep: str, config: ReportConfig)
         )
         axis.axhline(row.test_mse_mean, color=CLEAN_COLOUR, linestyle="--", label=CLEAN)
     axis.set(yscale="log", ylabel=Y_LABEL)
-    axis.set_title(f"{sweep}: final test MSE, mean and {config.confidence:.0%} CI over seeds")
+    axis.set_title(f"{sweep}: final test MSE\nmean and {config.confidence:.0%} CI over seeds")
     axis.legend()
     figure.tight_layout()
     return figure
