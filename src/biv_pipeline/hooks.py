@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import asdict
@@ -9,31 +10,35 @@ from types import TracebackType
 from typing import Any
 
 import mlflow
+import torch
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
-from kedro.io.core import VersionNotFoundError
 from kedro.pipeline import Node, Pipeline
 from kedro.validation.exceptions import ParameterValidationError
 
+from biv_pipeline.catalog_io import VERSION_ATTR
 from biv_pipeline.datasets import get_dataset
 from biv_pipeline.errors import MissingDataError, ParameterError
 from biv_pipeline.images import check_image_size
+from biv_pipeline.lineage import INGEST_VERSION, NOISY_TRAIN, pin, plan_versions
 from biv_pipeline.params import flatten
 from biv_pipeline.pipelines.train.nodes import make_training_config
 from biv_pipeline.pipelines.train.pipeline import TRAINING_PARAMETERS
+from biv_pipeline.tracking_contract import (
+    INGEST_VERSION_TAG,
+    NOISY_TRAIN_VERSION_TAG,
+    RUN_NAME_TAG,
+    USER_TAG,
+)
 from biv_pipeline.training import NonFiniteLossError
 
-NOISY_TRAIN = "noisy_train"
 SWEEP_RUNS = "sweep_runs"
 INPUT_ERRORS = (ParameterError, MissingDataError, ParameterValidationError, NonFiniteLossError)
 TRACEBACK_ENV = "BIV_TRACEBACK"
-LINEAGE_TAG = "noisy_train_version"
 TRAINING_CONFIG = "training_config"
 
-
-class MissingNoisyLabelsError(MissingDataError):
-    """No ``noisy_train`` version exists for the dataset the train pipeline was asked for."""
+logger = logging.getLogger(__name__)
 
 
 class EarlyValidationHook:
@@ -42,7 +47,7 @@ class EarlyValidationHook:
 
     Kedro validates the dataclass-typed blocks (``ingest``, ``noise``) itself when it builds
     the catalog; this covers the dataset name, the image size, the top-level training
-    parameters, the noisy labels a train-only run needs, and the sweep a report reads.
+    parameters and the sweep a report reads.
     """
 
     @hook_impl(tryfirst=True)
@@ -62,40 +67,65 @@ class EarlyValidationHook:
             )
         if SWEEP_RUNS in inputs:
             catalog.get(SWEEP_RUNS).check()
-        if NOISY_TRAIN in inputs:
-            try:
-                catalog.get(NOISY_TRAIN).resolve_load_version()
-            except VersionNotFoundError as error:
-                dataset = parameters["dataset"]
-                raise MissingNoisyLabelsError(
-                    f"no noisy_train version for dataset '{dataset}': run `kedro run "
-                    f"--pipelines=ingest,noise --params dataset={dataset},...` (or plain "
-                    "`kedro run`) first, or pin an existing one with --load-versions"
-                ) from error
 
 
 class LineageHook:
-    """Tag the MLflow run with the ``noisy_train`` version it trains on and how it was made.
+    """Pin every version a run reads (:mod:`biv_pipeline.lineage`), and tag the training run
+    with them and with how its labels were made.
 
-    Logs ``data.*`` (the provenance stored in the noisy table) and ``train.*`` (the training
-    settings after ``auto`` was resolved, e.g. ``train.model``, ``train.lr``).
+    Logs ``data.*`` (the provenance stored in the noisy table), ``train.*`` (the training
+    settings after ``auto`` was resolved, e.g. ``train.model``, ``train.lr``) and
+    ``runtime.torch_threads``.
     """
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
+    ) -> None:
+        """Pin the versions this run reads and writes, before any node (or MLflow run) starts."""
+        save_version = run_params["run_id"]  # Kedro's save version of this run
+        parameters = catalog.load("parameters")
+        lineage = plan_versions(
+            catalog, pipeline, save_version, run_params.get("load_versions") or {}, parameters
+        )
+        pin(catalog, lineage.pins, save_version)
+        if lineage.provenance:
+            provenance = lineage.provenance
+            logger.info(
+                "Training on noisy_train %s of dataset %s (split seed %s, noise seed %s, p %s), "
+                "scored on the test split of ingest %s",
+                lineage.pins[NOISY_TRAIN], provenance.get("dataset"),
+                provenance.get("ingest", {}).get("split_seed"),
+                provenance.get("noise", {}).get("seed"), provenance.get("noise", {}).get("p"),
+                provenance.get(INGEST_VERSION),
+            )  # fmt: skip
 
     @hook_impl
     def before_node_run(self, node: Node, catalog: DataCatalog, inputs: dict[str, Any]) -> None:
-        """On the training node: set the lineage tag, the run name and the data parameters."""
+        """On the training node: set the lineage tags, the run name and the data parameters."""
         if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs) or mlflow.active_run() is None:
             return
-        version = catalog.get(NOISY_TRAIN).resolve_load_version()
-        provenance = inputs[NOISY_TRAIN].attrs
+        provenance = dict(inputs[NOISY_TRAIN].attrs)
         config = inputs[TRAINING_CONFIG]
-        tags = {LINEAGE_TAG: version, "mlflow.runName": f"{provenance['dataset']}-{config.loss}"}
+        tags = {
+            NOISY_TRAIN_VERSION_TAG: provenance.pop(VERSION_ATTR),
+            INGEST_VERSION_TAG: provenance.get(INGEST_VERSION),
+            RUN_NAME_TAG: f"{provenance['dataset']}-{config.loss}",
+        }
         user_tag = catalog.load("params:tag")
         if user_tag is not None:
-            tags["tag"] = str(user_tag)
+            tags[USER_TAG] = str(user_tag)
         tags.update({k: str(v) for k, v in flatten(catalog.load("params:run_tags")).items()})
         mlflow.set_tags(tags)
-        mlflow.log_params(flatten({"data": provenance, "train": asdict(config)}))
+        mlflow.log_params(
+            flatten(
+                {
+                    "data": provenance,
+                    "train": asdict(config),
+                    "runtime": {"torch_threads": torch.get_num_threads()},
+                }
+            )
+        )
 
 
 class ConciseErrorsHook:

@@ -10,6 +10,8 @@ import pandas as pd
 from biv_pipeline.datasets import LABEL, feature_columns
 from biv_pipeline.errors import ParameterError
 
+ROW_INDEX = "row"  # index name of a split: the row's position in the raw dataset
+
 
 @dataclass(frozen=True)
 class Normalisation:
@@ -43,16 +45,19 @@ class Normalisation:
 def split_train_test(
     frame: pd.DataFrame, train_size: int, test_size: int, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Seeded random split into disjoint train and test rows (indices reset)."""
+    """Seeded random split into disjoint train and test rows.
+
+    Both keep the row's position in ``frame`` as their index (named ``ROW_INDEX``), so any
+    table derived from a split can be matched to its rows and checked for overlap.
+    """
     if train_size < 1 or test_size < 1 or train_size + test_size > len(frame):
         raise ParameterError(
             f"ingest.train_size + ingest.test_size must be at most the {len(frame)} rows "
             f"available, each >= 1; got {train_size} + {test_size}"
         )
     order = np.random.default_rng(seed).permutation(len(frame))
-    train = frame.iloc[order[:train_size]].reset_index(drop=True)
-    test = frame.iloc[order[train_size : train_size + test_size]].reset_index(drop=True)
-    return train, test
+    rows = frame.reset_index(drop=True).rename_axis(ROW_INDEX)
+    return rows.iloc[order[:train_size]], rows.iloc[order[train_size : train_size + test_size]]
 
 
 def fit_normalisation(train: pd.DataFrame, normalize: bool) -> Normalisation:

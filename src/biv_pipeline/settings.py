@@ -2,8 +2,9 @@
 
 from biv_pipeline.hooks import ConciseErrorsHook, EarlyValidationHook, LineageHook
 
-# kedro-mlflow registers its own hooks through its entry point.
-HOOKS = (EarlyValidationHook(), LineageHook(), ConciseErrorsHook())
+# kedro-mlflow registers its own hooks through its entry point. Kedro calls the hooks of one
+# event last-registered first: parameters are validated before the lineage is resolved.
+HOOKS = (LineageHook(), EarlyValidationHook(), ConciseErrorsHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,17 @@ def noisy_versions(project: Path, dataset: str) -> list[Path]:
 
 def read_version(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path)
+
+
+def versioned_file(project: Path, layer: str, dataset: str, name: str, version: str) -> Path:
+    """``data/<layer>/<dataset>/<name>/<version>/<name>``: one version of a catalog file."""
+    return project / "data" / layer / dataset / name / version / name
+
+
+def normalisation_of(project: Path, dataset: str) -> dict:
+    """The newest saved normalisation statistics of ``dataset``."""
+    root = project / "data" / "03_primary" / dataset / "normalisation.json"
+    return json.loads(sorted(root.glob("*/normalisation.json"))[-1].read_text())
 
 
 def training_runs(project: Path) -> pd.DataFrame:

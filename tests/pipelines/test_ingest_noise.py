@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.pipelines.conftest import noisy_versions, read_version, run_kedro
+from tests.pipelines.conftest import noisy_versions, normalisation_of, read_version, run_kedro
 
 
 def test_wine_ingest_and_noise_write_a_versioned_noisy_table(project: Path, wine_params) -> None:
@@ -20,7 +19,7 @@ def test_wine_ingest_and_noise_write_a_versioned_noisy_table(project: Path, wine
     assert len(noisy.columns) == 11 + 5
     assert noisy.attrs["dataset"] == "wine"
     assert noisy.attrs["noise"]["p"] == 0.5
-    stats = json.loads((project / "data/03_primary/wine/normalisation.json").read_text())
+    stats = normalisation_of(project, "wine")
     assert stats["normalized"] is True
     assert noisy["y"].mean() == pytest.approx(0.0, abs=1e-9)
     histogram = project / "data/08_reporting/wine/variance_histogram.png"
@@ -39,7 +38,7 @@ def test_raw_units_are_divided_by_the_label_variance(project: Path, wine_params)
     noise = {"units": "raw", "components": [[0.5, 0.01]], "p": 1.0}
     run_kedro(project, ["ingest", "noise"], **wine_params, noise=noise)
     noisy = read_version(noisy_versions(project, "wine")[-1])
-    stats = json.loads((project / "data/03_primary/wine/normalisation.json").read_text())
+    stats = normalisation_of(project, "wine")
     expected_mean = 0.5 / stats["label_std"] ** 2
     assert noisy["variance"].mean() == pytest.approx(expected_mean, rel=0.02)
 

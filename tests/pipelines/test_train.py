@@ -59,12 +59,6 @@ def test_full_default_run_tracks_the_model(project: Path) -> None:
     assert len(predictions) == 1
 
 
-def test_training_without_noisy_labels_says_to_run_noise_first(project: Path, wine_params) -> None:
-    with pytest.raises(Exception, match=r"no noisy_train version for dataset 'wine'.*kedro run"):
-        run_kedro(project, ["train"], **wine_params)
-    assert training_runs(project).empty
-
-
 def test_a_bad_loss_lists_the_valid_losses(project: Path, wine_params) -> None:
     run_kedro(project, ["ingest", "noise"], **wine_params)
     with pytest.raises(ValueError, match="loss must be one of mse, iv, biv, cutoff; got 'l1'"):

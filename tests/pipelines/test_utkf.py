@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from tests.pipelines.conftest import noisy_versions, read_version, run_kedro, training_runs
+from tests.pipelines.conftest import (
+    noisy_versions,
+    normalisation_of,
+    read_version,
+    run_kedro,
+    training_runs,
+)
 
 
 @pytest.fixture
@@ -63,5 +68,5 @@ def test_a_bad_image_size_is_named_before_decoding(project: Path, utkf_params) -
 
 
 def _label_std(project: Path) -> float:
-    stats = json.loads((project / "data/03_primary/utkf/normalisation.json").read_text())
+    stats = normalisation_of(project, "utkf")
     return stats["label_std"]

@@ -58,7 +58,9 @@ def load_raw_dataset(
         decode_workers=ingest.decode_workers or os.cpu_count() or 1,
         max_bad_fraction=ingest.max_bad_fraction,
     )
-    return get_dataset(dataset).load(options)
+    raw = get_dataset(dataset).load(options)
+    raw.attrs["data_dir"] = data_dir  # lineage: a train-only run refuses labels from elsewhere
+    return raw
 
 
 def split_dataset(

@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from biv_pipeline.catalog_io import VERSION_ATTR
 from biv_pipeline.datasets import LABEL
 from biv_pipeline.errors import ParameterError
+from biv_pipeline.lineage import INGEST_VERSION
 from biv_pipeline.noise import NoiseConfig, corrupt_labels, variance_scale
 
 HISTOGRAM_BINS = 60
@@ -26,7 +28,8 @@ def add_label_noise(train: pd.DataFrame, normalisation: dict, noise: NoiseConfig
     Variances are in the learner's label units; rows whose seen variance reaches
     ``noise.threshold`` are dropped (the original's dataset-level filter). The table's
     ``attrs`` (kept in the parquet file) extend the split's provenance with the noise
-    parameters, so a training run can say exactly how its labels were made.
+    parameters and the version of the split it was made from (``ingest_version``), so a
+    training run can say exactly how its labels were made and score on the matching test split.
     """
     scale = variance_scale(noise.units, normalisation["label_std"], normalisation["normalized"])
     labels = corrupt_labels(
@@ -38,10 +41,12 @@ def add_label_noise(train: pd.DataFrame, normalisation: dict, noise: NoiseConfig
         variance_seen=labels.variance_seen,
         component=labels.component,
     )
-    noisy.attrs = {**train.attrs, "noise": asdict(noise)}
+    provenance = dict(train.attrs)
+    provenance[INGEST_VERSION] = provenance.pop(VERSION_ATTR, None)
+    noisy.attrs = {**provenance, "noise": asdict(noise)}
     if noise.threshold is None:
         return noisy
-    kept = noisy[noisy["variance_seen"] < noise.threshold * scale].reset_index(drop=True)
+    kept = noisy[noisy["variance_seen"] < noise.threshold * scale]
     if kept.empty:
         raise ParameterError(
             f"noise.threshold = {noise.threshold} removes every one of the {len(noisy)} "

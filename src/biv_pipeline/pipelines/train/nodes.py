@@ -13,14 +13,17 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from biv_pipeline.catalog_io import VERSION_ATTR
 from biv_pipeline.datasets import LABEL, feature_columns, get_dataset
 from biv_pipeline.images import IMAGE_KEY, channel_statistics, open_image_cache
+from biv_pipeline.lineage import INGEST_VERSION, LineageError
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
-from biv_pipeline.preprocessing import Normalisation
+from biv_pipeline.preprocessing import ROW_INDEX, Normalisation
 from biv_pipeline.training import RegressionTensors, TrainingConfig, fit, predict
 
 AUTO = "auto"
+SHOWN_ROWS = 5  # rows named in a lineage error
 HISTORY_METRICS = (
     "train_loss",
     "test_mse",
@@ -84,10 +87,33 @@ def _build_network(config: TrainingConfig, inputs: torch.Tensor) -> nn.Module:
     return nn.Sequential(ImageInput(mean, std), network)
 
 
+def check_test_split_matches(noisy_train: pd.DataFrame, test_split: pd.DataFrame) -> None:
+    """Refuse to score on a test split that is not the one these labels were split from.
+
+    Two independent checks: the versions (``ingest_version`` of the labels against the
+    version the test split was loaded from) and the rows (no raw row in both tables).
+    """
+    made_from = noisy_train.attrs.get(INGEST_VERSION)
+    scored_on = test_split.attrs.get(VERSION_ATTR)
+    if made_from and scored_on and made_from != scored_on:
+        raise LineageError(
+            f"the noisy labels were made from ingest version {made_from}, but the test split "
+            f"is version {scored_on}"
+        )
+    if noisy_train.index.name == test_split.index.name == ROW_INDEX:
+        shared = noisy_train.index.intersection(test_split.index)
+        if len(shared):
+            raise LineageError(
+                f"{len(shared)} rows of the test split are training rows (first: "
+                f"{list(shared[:SHOWN_ROWS])}); the split and the labels do not belong together"
+            )
+
+
 def train_model(
     noisy_train: pd.DataFrame, test_split: pd.DataFrame, config: TrainingConfig
 ) -> tuple[nn.Module, pd.DataFrame]:
     """Train on (inputs, y_noisy, variance_seen); track the clean test MSE per epoch."""
+    check_test_split_matches(noisy_train, test_split)
     train = RegressionTensors(
         model_inputs(noisy_train),
         _column(noisy_train, "y_noisy"),

@@ -1,0 +1,228 @@
+"""A run's inputs addressed by lineage, never by recency.
+
+Before a pipeline runs, every versioned dataset it touches is pinned to one version:
+
+- what the run saves is loaded back at this run's own save version, so another process that
+  saves in between changes nothing;
+- ``noisy_train`` (when the run reads it) is the pinned or the newest complete version, read
+  once;
+- the ingest outputs (train and test split, normalisation) it reads come from the ingest that
+  made those noisy labels (``noisy_train``'s provenance names it), else from the newest ingest
+  whose three outputs are all complete.
+
+A pinned version that does not exist, or noisy labels made from another dataset or data
+folder than the run asks for, stop the run with one line saying what exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kedro.io import DataCatalog
+from kedro.io.core import AbstractDataset, Version, VersionNotFoundError
+from kedro.pipeline import Pipeline
+
+from biv_pipeline.errors import MissingDataError, ParameterError
+
+NOISY_TRAIN = "noisy_train"
+INGEST_OUTPUTS = ("train_split", "test_split", "normalisation")
+INGEST_VERSION = "ingest_version"  # key of noisy_train's provenance naming its ingest version
+SHOWN_VERSIONS = 5  # versions listed in an error message, newest first
+
+logger = logging.getLogger(__name__)
+
+
+class LineageError(ParameterError):
+    """The versions a run would read do not belong together, or a pinned one is unusable."""
+
+
+class MissingVersionError(MissingDataError):
+    """A dataset a run reads has no (complete) version, or not the pinned one."""
+
+
+@dataclass(frozen=True)
+class RunLineage:
+    """The versions a run reads; ``provenance`` is how its noisy labels were made (if read)."""
+
+    pins: dict[str, str]
+    provenance: dict[str, Any]
+
+
+def versions(dataset: AbstractDataset) -> list[str]:
+    """Complete versions of a versioned dataset, newest first (none: empty)."""
+    try:
+        return dataset.list_versions(full_path=False)  # type: ignore[attr-defined]
+    except VersionNotFoundError:
+        return []
+
+
+def _describe_versions(found: list[str]) -> str:
+    shown = ", ".join(found[:SHOWN_VERSIONS])
+    more = f" and {len(found) - SHOWN_VERSIONS} older" if len(found) > SHOWN_VERSIONS else ""
+    return f"{shown}{more}" if found else "none"
+
+
+def _checked(name: str, dataset: AbstractDataset, version: str | None, dataset_name: str) -> str:
+    """``version`` if it exists (None: the newest complete one); else a one-line error."""
+    found = versions(dataset)
+    if version is None and found:
+        return found[0]
+    if version in found:
+        return version
+    elsewhere = _other_datasets_with(dataset, version) if version else []
+    hint = f"; {version} is a version of dataset {', '.join(elsewhere)}" if elsewhere else ""
+    wanted = f"version {version}" if version else "complete version"
+    raise MissingVersionError(
+        f"{name} has no {wanted} for dataset '{dataset_name}'{hint}; versions there: "
+        f"{_describe_versions(found)}. Run `kedro run --pipelines=ingest,noise --params "
+        f"dataset={dataset_name},...` to make one, or pin an existing one with "
+        f"--load-versions={name}:VERSION"
+    )
+
+
+def _other_datasets_with(dataset: AbstractDataset, version: str) -> list[str]:
+    """Names of the other dataset folders (``<layer>/<dataset>/<file>``) holding ``version``."""
+    filepath = Path(str(dataset._filepath))  # type: ignore[attr-defined]
+    layer = filepath.parent.parent
+    folders = {
+        path.parents[2].name  # <layer>/<dataset>/<file>/<version>/<file>
+        for path in layer.glob(f"*/{filepath.name}/{version}/{filepath.name}")
+    }
+    return sorted(folders - {filepath.parent.name})
+
+
+def _is_versioned(dataset: AbstractDataset) -> bool:
+    return getattr(dataset, "_version", None) is not None
+
+
+def _complete_ingest_version(catalog: DataCatalog, dataset_name: str) -> str:
+    """The newest ingest version whose train split, test split and normalisation all exist."""
+    found = [set(versions(catalog.get(name))) for name in INGEST_OUTPUTS]
+    complete = sorted(set.intersection(*found), reverse=True)
+    if not complete:
+        raise MissingVersionError(
+            f"no complete ingest output for dataset '{dataset_name}' (train_split, test_split "
+            f"and normalisation of one version); run `kedro run --pipelines=ingest --params "
+            f"dataset={dataset_name},...` first"
+        )
+    return complete[0]
+
+
+def _ingest_version_of_labels(
+    provenance: Mapping[str, Any], noisy_version: str, catalog: DataCatalog, dataset_name: str
+) -> str:
+    """The ingest version that ``noisy_train`` was made from, checked to exist in full."""
+    version = provenance.get(INGEST_VERSION)
+    if not version:
+        raise LineageError(
+            f"noisy_train version {noisy_version} does not name the ingest it was made from "
+            "(it predates lineage tracking); make new labels with `kedro run "
+            f"--pipelines=ingest,noise --params dataset={dataset_name},...`"
+        )
+    for name in INGEST_OUTPUTS:
+        if version not in versions(catalog.get(name)):
+            raise MissingVersionError(
+                f"noisy_train version {noisy_version} was made from ingest version {version}, "
+                f"but {name} has no such version any more; make new labels with `kedro run "
+                f"--pipelines=ingest,noise --params dataset={dataset_name},...`"
+            )
+    return version
+
+
+def _check_source(
+    provenance: Mapping[str, Any], parameters: Mapping[str, Any], version: str
+) -> None:
+    """Refuse labels made from another dataset or raw-data folder than this run names."""
+    made_from = provenance.get("dataset")
+    if made_from is not None and made_from != parameters["dataset"]:
+        raise LineageError(
+            f"noisy_train version {version} was made from dataset '{made_from}', but this run "
+            f"has dataset={parameters['dataset']}"
+        )
+    data_dir = provenance.get("data_dir")
+    if data_dir is not None and Path(data_dir).resolve() != Path(parameters["data_dir"]).resolve():
+        raise LineageError(
+            f"noisy_train version {version} was made from data_dir {data_dir}, but this run "
+            f"has data_dir={parameters['data_dir']}; pass --params data_dir={data_dir} or make "
+            "new labels from this folder"
+        )
+
+
+def plan_versions(
+    catalog: DataCatalog,
+    pipeline: Pipeline,
+    save_version: str,
+    requested: Mapping[str, str],
+    parameters: Mapping[str, Any],
+) -> RunLineage:
+    """The version of every versioned dataset the run reads (see the module docstring)."""
+    dataset_name = str(parameters["dataset"])
+    free = pipeline.inputs()
+    pins: dict[str, str] = {}
+    for name in pipeline.all_outputs():
+        if _is_versioned(catalog.get(name)):
+            pins[name] = save_version
+    provenance: dict[str, Any] = {}
+    ingest_version = None
+    if NOISY_TRAIN in free:
+        dataset = catalog.get(NOISY_TRAIN)
+        version = _checked(NOISY_TRAIN, dataset, requested.get(NOISY_TRAIN), dataset_name)
+        pins[NOISY_TRAIN] = version
+        provenance = dict(catalog.get(NOISY_TRAIN, version=Version(version, None)).load().attrs)
+        _check_source(provenance, parameters, version)
+        ingest_version = _ingest_version_of_labels(provenance, version, catalog, dataset_name)
+    reads_ingest = [name for name in INGEST_OUTPUTS if name in free]
+    if reads_ingest:
+        ingest_version = (
+            ingest_version
+            or _requested_ingest_version(reads_ingest, requested)
+            or _complete_ingest_version(catalog, dataset_name)
+        )
+        for name in reads_ingest:
+            asked = requested.get(name)
+            if asked is not None and asked != ingest_version:
+                raise LineageError(
+                    f"--load-versions {name}:{asked} is not the ingest version these labels "
+                    f"were made from ({ingest_version}); leave it out or pin noisy_train too"
+                )
+            pins[name] = _checked(name, catalog.get(name), ingest_version, dataset_name)
+    for name in free - set(pins):
+        dataset = catalog.get(name)
+        if dataset is not None and _is_versioned(dataset):
+            pins[name] = _checked(name, dataset, requested.get(name), dataset_name)
+    return RunLineage(pins, provenance)
+
+
+def _requested_ingest_version(names: list[str], requested: Mapping[str, str]) -> str | None:
+    """The one ingest version the user pinned (several different ones are refused)."""
+    asked = {requested[name] for name in names if name in requested}
+    if len(asked) > 1:
+        raise LineageError(
+            f"--load-versions pins the ingest outputs to different versions {sorted(asked)}; "
+            "train_split, test_split and normalisation of one run belong together"
+        )
+    return next(iter(asked), None)
+
+
+@contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Silence a logger (Kedro's "Replacing dataset" warning for an intended replacement)."""
+    target = logging.getLogger(logger_name)
+    level = target.level
+    target.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        target.setLevel(level)
+
+
+def pin(catalog: DataCatalog, pins: Mapping[str, str], save_version: str) -> None:
+    """Replace each pinned dataset by a copy that loads that version (and saves this run's)."""
+    with _quiet("kedro.io.data_catalog"):
+        for name, version in pins.items():
+            catalog[name] = catalog.get(name, version=Version(version, save_version))
