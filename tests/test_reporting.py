@@ -264,12 +264,12 @@ def test_results_markdown_names_the_baseline_and_the_failed_trials() -> None:
     config = ReportConfig(confidence=0.9, digits=3)
     markdown = results_markdown(results_table(trials, config), trials, "toy", config)
     mse_mean, low, high = by_hand([1.0, 2.0], 0.9)
-    assert f"| noise.p=0.3 | mse | 2 | 0 | {mse_mean:.3g} [{low:.3g}, {high:.3g}] | - | 100 |" in (
-        markdown
-    )
-    assert "| noise.p=0.3 | biv | 1 | 1 | 0.5 | -0.5 | 100 |" in markdown
+    expected_mse = f"| noise.p=0.3 | mse | 2 | 0 | 0 | {mse_mean:.3g} [{low:.3g}, {high:.3g}] | - |"
+    assert expected_mse in markdown
+    assert "| noise.p=0.3 | biv | 1 | 1 | 0 | 0.5 | -0.5 | 100 |" in markdown
     assert "| test MSE (90% CI) | Δ vs mse (90% CI) |" in markdown
-    assert markdown.endswith("left out of the statistics: 1; `biv-seed-1`.\n")
+    assert "left out of the statistics: 1; `biv-seed-1`." in markdown
+    assert markdown.endswith("Missing trials (planned seeds with no run): 0.\n")
 
 
 @pytest.mark.parametrize(
@@ -284,3 +284,30 @@ def test_results_markdown_names_the_baseline_and_the_failed_trials() -> None:
 def test_report_config_names_the_bad_field(field: str, value: object, message: str) -> None:
     with pytest.raises(ParameterError, match=message):
         ReportConfig(**{field: value})
+
+
+def test_killed_running_and_metric_less_runs_count_as_failed_and_absent_seeds_as_missing() -> None:
+    rows = [
+        run("mse", 0, 1.0),
+        run("mse", 1, 2.0, status="KILLED"),
+        run("mse", 2, 3.0, status="RUNNING"),
+        run("mse", 3, float("nan")),  # FINISHED, but it never logged its final metric
+        run("mse", 4, 5.0),
+        run("biv", 0, 0.5),
+    ]
+    for row in rows:
+        row["planned_seeds"] = "0,1,2,3,4,5"
+    table = results_table(select_trials(sweep(rows)), CONFIG).set_index("method")
+    assert table.loc["mse", ["seeds", "failed", "missing"]].tolist() == [2, 3, 1]
+    assert table.loc["mse", "test_mse_mean"] == pytest.approx(3.0)
+    assert table.loc["biv", ["seeds", "failed", "missing"]].tolist() == [1, 0, 5]
+
+
+def test_a_retried_trial_counts_once_as_done() -> None:
+    rows = [
+        run("mse", 0, 9.0, status="KILLED", start=0, trial="t"),
+        run("mse", 0, 1.0, status="FINISHED", start=1, trial="t"),
+        run("mse", 0, float("nan"), status="FINISHED", start=2, trial="t"),
+    ]
+    chosen = select_trials(sweep(rows)).runs
+    assert chosen["final_test_mse"].tolist() == [1.0]

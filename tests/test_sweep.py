@@ -6,11 +6,15 @@ import subprocess
 from pathlib import Path
 
 import mlflow
+import numpy as np
+import pandas as pd
 import pytest
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.sweep import SweepSpec, expand, load_spec, run_sweep
-from tests.pipelines.conftest import tracking_uri
+from biv_pipeline.sweeps.plan import expand
+from biv_pipeline.sweeps.runner import run_sweep
+from biv_pipeline.sweeps.spec import SweepSpec, load_spec
+from tests.pipelines.conftest import tracking_uri, versioned_file
 from tests.test_cli import ENV, KEDRO
 
 SMOKE = Path(__file__).resolve().parents[1] / "conf/base/sweeps/smoke_wine.yml"
@@ -51,7 +55,7 @@ def test_clean_baseline_adds_one_clean_trial_per_seed() -> None:
     assert len(clean) == 2
     assert clean[0].params["noise.enabled"] is False
     assert clean[0].trials[0].params["loss"] == "mse"
-    assert clean[0].trials[0].tags("test")["setting"] == "clean"
+    assert clean[0].trials[0].tags("test", [0, 1])["setting"] == "clean"
 
 
 def test_trial_keys_are_unique_and_deterministic() -> None:
@@ -68,7 +72,21 @@ def test_a_sweep_file_without_loss_axis_is_refused(tmp_path: Path) -> None:
         load_spec(path)
 
 
-def test_paired_sweep_resumes_without_rerunning(project: Path, shared_data: Path) -> None:
+def expected_test_rows(shared_data: Path, seed: int) -> pd.DataFrame:
+    """Wine's test split for ``seed``, computed here: red then white rows, a seeded
+    permutation, the 2,497 rows after the first 4,000 (label ``quality``, raw units)."""
+    wine = shared_data / "wine"
+    raw = pd.concat(
+        [pd.read_csv(wine / f"winequality-{colour}.csv", sep=";") for colour in ("red", "white")],
+        ignore_index=True,
+    )
+    order = np.random.default_rng(seed).permutation(len(raw))
+    return raw.iloc[order[4000:]]
+
+
+def test_paired_sweep_scores_each_seed_on_its_own_split_and_resumes(
+    project: Path, shared_data: Path
+) -> None:
     overrides = {"data_dir": str(shared_data), "epochs": 1}
     smoke = load_spec(SMOKE)
     first = run_sweep(smoke, project, tracking_uri(project), overrides=overrides, report=print)
@@ -79,9 +97,37 @@ def test_paired_sweep_resumes_without_rerunning(project: Path, shared_data: Path
         assert sorted(seed_runs["tags.method"]) == ["biv", "mse"]
         assert seed_runs["tags.noisy_train_version"].nunique() == 1
     assert runs["tags.noisy_train_version"].nunique() == 2
+    for _, run in runs.iterrows():
+        expected = expected_test_rows(shared_data, int(run["tags.seed"]))
+        predictions = pd.read_parquet(
+            versioned_file(project, "07_model_output", "wine", "test_predictions.parquet",
+                           run["tags.run_id"])
+        )  # fmt: skip
+        assert predictions.index.tolist() == expected.index.tolist()
+        assert np.allclose(predictions["y_raw"], expected["quality"])
+        rescored = ((predictions["y_pred"] - predictions["y"]) ** 2).mean()
+        assert run["metrics.final_test_mse"] == pytest.approx(rescored)
     again = run_sweep(smoke, project, tracking_uri(project), overrides=overrides, report=print)
     assert (again.skipped, again.finished) == (4, 0)
-    assert len(sweep_runs(project, "smoke_wine")) == 4
+    changed = {**overrides, "epochs": 2}
+    rerun = run_sweep(smoke, project, tracking_uri(project), overrides=changed, report=print)
+    assert (rerun.skipped, rerun.finished) == (0, 4)
+    assert len(sweep_runs(project, "smoke_wine")) == 8
+
+
+def test_a_bad_data_axis_value_fails_only_its_trials(project: Path, shared_data: Path) -> None:
+    bad_axis = SweepSpec(
+        "bad_axis",
+        {"dataset": "wine", "data_dir": str(shared_data), "epochs": 1},
+        {"loss": ["mse"], "seed": [0], "noise.p": [0.5, 1.5]},
+    )
+    result = run_sweep(bad_axis, project, tracking_uri(project), report=print)
+    assert (result.finished, result.failed) == (1, ["mse|seed=0|noise.p=1.5"])
+    runs = sweep_runs(project, "bad_axis").set_index("tags.trial")
+    failed = runs.loc["mse|seed=0|noise.p=1.5"]
+    assert failed["status"] == "FAILED"
+    assert "noise.p must be in [0, 1]; got 1.5" in failed["tags.error"]
+    assert runs.loc["mse|seed=0|noise.p=0.5", "status"] == "FINISHED"
 
 
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
@@ -114,3 +160,13 @@ def test_ray_backend_runs_the_smoke_sweep_through_a_tracking_server(
     assert '"finished": 4' in result.stdout
     runs = sweep_runs(project, "smoke_wine")
     assert sorted(runs["status"]) == ["FINISHED"] * 4
+    assert runs["tags.run_id"].nunique() == 4  # parallel trials wrote separate versions
+    for _, seed_runs in runs.groupby("tags.seed"):
+        assert seed_runs["metrics.final_test_mse"].nunique() == 2  # mse and biv differ
+    for _, run in runs.iterrows():
+        predictions = pd.read_parquet(
+            versioned_file(project, "07_model_output", "wine", "test_predictions.parquet",
+                           run["tags.run_id"])
+        )  # fmt: skip
+        rescored = ((predictions["y_pred"] - predictions["y"]) ** 2).mean()
+        assert run["metrics.final_test_mse"] == pytest.approx(rescored)

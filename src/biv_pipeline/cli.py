@@ -1,29 +1,22 @@
-"""Project commands added to the ``kedro`` CLI: ``kedro sweep SPEC``."""
+"""Project commands of the ``kedro`` CLI: ``kedro run`` (Kedro's, interruption-safe) and
+``kedro sweep SPEC``."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
-import yaml
+from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.startup import bootstrap_project
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.sweep import load_spec, run_sweep, tracking_server
+from biv_pipeline.interruptions import runs_end_killed_on_interrupt
+from biv_pipeline.params import flatten
+from biv_pipeline.tracking_contract import DEFAULT_TRACKING_URI
 
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-
-
-def parse_overrides(text: str) -> dict[str, object]:
-    """``key=value,key=value`` with YAML values, as ``kedro run --params`` takes them."""
-    overrides: dict[str, object] = {}
-    for item in filter(None, text.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ParameterError(f"--params items must be key=value; got {item!r}")
-        overrides[key.strip()] = yaml.safe_load(value)
-    return overrides
+PARAMS_OPTION = next(option for option in kedro_run.params if option.name == "params")
 
 
 @click.group(name="biv_pipeline")
@@ -31,31 +24,53 @@ def cli() -> None:
     """biv-pipeline project commands."""
 
 
+@cli.command(name="run", params=kedro_run.params, help=kedro_run.help)
+@click.pass_context
+def run(ctx: click.Context, pipeline: str | None, pipelines: list[str], **options: Any) -> Any:
+    """Kedro's ``run``; ``--pipeline NAME`` is a quiet alias of ``--pipelines NAME``, and
+    Ctrl-C or SIGTERM end the run's MLflow run as KILLED instead of FINISHED."""
+    if pipeline and pipelines:
+        raise click.UsageError("give --pipeline or --pipelines, not both")
+    with runs_end_killed_on_interrupt():
+        return ctx.invoke(
+            kedro_run, pipeline=None, pipelines=[pipeline] if pipeline else pipelines, **options
+        )
+
+
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: trials one after another; ray: trials as Ray tasks "
               "(RAY_ADDRESS joins a cluster, else a local one starts).")  # fmt: skip
-@click.option("--params", "params", default="", metavar="KEY=VALUE,...",
-              help="Override base parameters of the sweep, e.g. epochs=1.")  # fmt: skip
 @click.option("--tracking-uri", default=None,
               help="MLflow tracking URI; default: the project's mlflow.db (with ray, through a "
               "local mlflow server started for the sweep).")  # fmt: skip
-def sweep(spec: Path, backend: str, params: str, tracking_uri: str | None) -> None:
-    """Run the sweep file SPEC: every loss x seed x setting, paired, resumable."""
+def sweep(spec: Path, backend: str, params: dict[str, Any], tracking_uri: str | None) -> None:
+    """Run the sweep file SPEC: every loss x seed x setting, paired, resumable.
+
+    --params overrides base parameters exactly as `kedro run --params` reads them.
+    """
+    from biv_pipeline.sweeps.runner import run_sweep  # noqa: PLC0415 - keep `kedro` fast
+    from biv_pipeline.sweeps.server import tracking_server  # noqa: PLC0415
+    from biv_pipeline.sweeps.spec import load_spec  # noqa: PLC0415
+
     project = Path.cwd()
     bootstrap_project(project)
     try:
         sweep_spec = load_spec(spec)
-        overrides = parse_overrides(params)
     except ParameterError as error:
         raise click.UsageError(str(error)) from error
+    overrides = flatten(params or {})
     database = f"sqlite:///{project / 'mlflow.db'}"
-    if tracking_uri is not None or backend == "local":
-        result = run_sweep(sweep_spec, project, tracking_uri or database, backend, overrides)
-    else:
-        with tracking_server(project, DEFAULT_TRACKING_URI) as server_uri:
-            result = run_sweep(sweep_spec, project, server_uri, backend, overrides)
+    with runs_end_killed_on_interrupt():
+        if tracking_uri is not None or backend == "local":
+            result = run_sweep(sweep_spec, project, tracking_uri or database, backend, overrides)
+        else:
+            with tracking_server(project, DEFAULT_TRACKING_URI) as server_uri:
+                result = run_sweep(sweep_spec, project, server_uri, backend, overrides)
     if result.failed:
         click.echo(f"{len(result.failed)} trials FAILED: {', '.join(result.failed)}", err=True)
         sys.exit(1)
+
+
+sweep.params.insert(1, PARAMS_OPTION)  # the same option object, so the same parser

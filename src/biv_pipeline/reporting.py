@@ -18,17 +18,21 @@ import pandas as pd
 from scipy import stats
 
 from biv_pipeline.errors import ParameterError
+from biv_pipeline.tracking_contract import (
+    AXIS_PREFIX,
+    CLEAN,
+    EFFECTIVE_BATCH_METRIC,
+    FINAL_METRIC,
+    FINISHED,
+    HISTORY_METRIC,
+    PLANNED_SEEDS_TAG,
+)
 
-FINISHED = "FINISHED"  # MLflow status of a run that completed; any other status is a failure
-CLEAN = "clean"  # method and setting of the baseline trained with MSE on the clean labels
-AXIS_PREFIX = "axis."  # tag (and column) prefix of a swept non-loss, non-seed axis
 NOISE_AXIS_PREFIX = f"{AXIS_PREFIX}noise."  # the figures plot against a noise axis first
-TRIAL_TAGS = ("trial", "method", "seed", "setting")
-FINAL_METRIC = "final_test_mse"
-EFFECTIVE_BATCH = "mean_effective_batch_size"
-FINAL_METRICS = (FINAL_METRIC, "final_test_rmse_raw", EFFECTIVE_BATCH, "skipped_batches")
-HISTORY_METRIC = "test_mse"
+EFFECTIVE_BATCH = EFFECTIVE_BATCH_METRIC
 EPOCH = "epoch"
+DONE = "done"  # column: the run FINISHED and logged its final metric (see ``is_done``)
+PLANNED_SEEDS = PLANNED_SEEDS_TAG  # column: the seeds the sweep asked for ("0,1,2")
 KEYS = ["setting", "method"]
 MISSING = "-"  # printed for a value that does not exist (an interval from one seed)
 
@@ -84,23 +88,44 @@ def parse_tag(value: str) -> int | float | str:
     return value
 
 
-def select_trials(sweep: SweepRuns) -> SweepRuns:
-    """One run per trial: its newest FINISHED run, else its newest run (a failed trial).
+def mark_done(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with the column ``done``: FINISHED *and* a final test MSE was logged.
 
-    A trial that was retried after a failure therefore counts once, as finished. The histories
-    are kept for the chosen finished runs only, labelled with their setting, method and seed.
+    A RUNNING run (its process was killed), a KILLED, FAILED or metric-less one is not done.
     """
-    runs = sweep.runs.assign(finished=sweep.runs["status"].eq(FINISHED))
+    return runs.assign(**{DONE: runs["status"].eq(FINISHED) & runs[FINAL_METRIC].notna()})
+
+
+def select_trials(sweep: SweepRuns) -> SweepRuns:
+    """One run per trial: its newest done run, else its newest run (a failed trial).
+
+    A trial that was retried after a failure therefore counts once, as done. The histories
+    are kept for the chosen done runs only, labelled with their setting, method and seed.
+    """
     chosen = (
-        runs.sort_values(["finished", "start_time"])
+        mark_done(sweep.runs)
+        .sort_values([DONE, "start_time"])
         .groupby("trial", sort=False)
         .tail(1)
-        .drop(columns="finished")
         .sort_values("start_time")
         .reset_index(drop=True)
     )
-    finished = chosen.loc[chosen["status"].eq(FINISHED), ["run_id", *KEYS, "seed"]]
-    return SweepRuns(chosen, sweep.histories.merge(finished, on="run_id"))
+    done = chosen.loc[chosen[DONE], ["run_id", *KEYS, "seed"]]
+    return SweepRuns(chosen, sweep.histories.merge(done, on="run_id"))
+
+
+def missing_seeds(runs: pd.DataFrame) -> pd.Series:
+    """Per (setting, method): how many planned seeds have no run at all.
+
+    The planned seeds are those the sweep tagged its runs with (``planned_seeds``), and any
+    seed seen in the sweep, so a trial that never started (a killed sweep) is still counted.
+    """
+    planned = {seed for seed in runs["seed"].dropna()}
+    if PLANNED_SEEDS in runs:
+        for listed in runs[PLANNED_SEEDS].dropna().unique():
+            planned.update(parse_tag(seed) for seed in str(listed).split(",") if seed)
+    seen = runs.groupby(KEYS)["seed"].agg(lambda seeds: len(planned - set(seeds)))
+    return seen.rename("missing")
 
 
 def mean_interval(
@@ -196,8 +221,8 @@ def results_table(trials: SweepRuns, config: ReportConfig) -> pd.DataFrame:
     Failed trials are excluded from every statistic and counted in ``failed``; the setting's
     axis values are repeated as ``axis.<name>`` columns.
     """
-    runs = trials.runs
-    finished = runs[runs["status"].eq(FINISHED)]
+    runs = mark_done(trials.runs)
+    finished = runs[runs[DONE]]
     scores = _renamed(mean_interval(finished, KEYS, FINAL_METRIC, config.confidence), "test_mse")
     differences = mean_interval(
         paired_differences(finished, config.baseline, FINAL_METRIC),
@@ -206,18 +231,19 @@ def results_table(trials: SweepRuns, config: ReportConfig) -> pd.DataFrame:
         config.confidence,
     )
     batch = finished.groupby(KEYS)[EFFECTIVE_BATCH].mean().rename("effective_batch_size")
-    failed = runs[~runs["status"].eq(FINISHED)].groupby(KEYS).size().rename("failed")
+    failed = runs[~runs[DONE]].groupby(KEYS).size().rename("failed")
     axes = axis_columns(runs)
     table = (
         scores.merge(_renamed(differences, "paired_diff"), how="left", on=KEYS)
         .merge(batch.reset_index(), how="left", on=KEYS)
         .merge(failed.reset_index(), how="outer", on=KEYS)
+        .merge(missing_seeds(runs).reset_index(), how="left", on=KEYS)
         .merge(runs.groupby("setting")[axes].first().reset_index(), how="left", on="setting")
     )
-    counts = {"test_mse_n": 0, "paired_diff_n": 0, "failed": 0}
+    counts = {"test_mse_n": 0, "paired_diff_n": 0, "failed": 0, "missing": 0}
     table = table.fillna(counts).astype(dict.fromkeys(counts, int))
     table = table.rename(columns={"test_mse_n": "seeds", "paired_diff_n": "pairs"})
-    columns = ["setting", *axes, "method", "seeds", "failed"]
+    columns = ["setting", *axes, "method", "seeds", "failed", "missing"]
     table = table[columns + [c for c in table.columns if c not in columns]]
     return order_rows(table, setting_order(runs), config.methods)
 
@@ -262,20 +288,24 @@ def results_markdown(
         "method",
         "seeds",
         "failed",
+        "missing",
         f"test MSE ({level} CI)",
         f"Δ vs {config.baseline} ({level} CI)",
         "effective batch",
     ]
     rows = [_markdown_row(row, config.digits) for row in results.itertuples()]
-    failed = trials.runs.loc[~trials.runs["status"].eq(FINISHED), "trial"]
+    runs = mark_done(trials.runs)
+    failed = runs.loc[~runs[DONE], "trial"]
     caption = (
         f"Final clean test MSE (normalised label units) of sweep `{sweep}`: mean over seeds "
         f"with a Student-t {level} interval. Δ = method - {config.baseline} on the same "
         f"setting and seed (negative: better than {config.baseline}), with the {level} "
-        f"interval of the paired differences. Failed trials, left out of the statistics: "
-        f"{len(failed)}{''.join(f'; `{trial}`' for trial in failed)}."
+        f"interval of the paired differences. Failed trials (not FINISHED with a final "
+        f"metric), left out of the statistics: {len(failed)}"
+        f"{''.join(f'; `{trial}`' for trial in failed)}. Missing trials (planned seeds with "
+        f"no run): {int(results['missing'].sum())}."
     )
-    table = markdown_table(header, rows, right={2, 3, 6})
+    table = markdown_table(header, rows, right={2, 3, 4, 7})
     return f"## Sweep `{sweep}`\n\n{table}\n\n{caption}\n"
 
 
@@ -286,6 +316,7 @@ def _markdown_row(row: tuple, digits: int) -> list[str]:
         row.method,
         str(row.seeds),
         str(row.failed),
+        str(row.missing),
         format_interval(row.test_mse_mean, row.test_mse_ci_low, row.test_mse_ci_high, digits),
         format_interval(
             row.paired_diff_mean, row.paired_diff_ci_low, row.paired_diff_ci_high, digits

@@ -16,18 +16,17 @@ from mlflow.entities import Run, ViewType
 from mlflow.tracking import MlflowClient
 
 from biv_pipeline.errors import MissingDataError, ParameterError
-from biv_pipeline.reporting import (
+from biv_pipeline.reporting import EPOCH, SweepRuns, parse_tag
+from biv_pipeline.tracking_contract import (
     AXIS_PREFIX,
-    EPOCH,
     FINAL_METRICS,
     FINISHED,
     HISTORY_METRIC,
+    PLANNED_SEEDS_TAG,
+    SWEEP_TAG,
     TRIAL_TAGS,
-    SweepRuns,
-    parse_tag,
 )
 
-SWEEP_TAG = "sweep"
 SWEEP_NAME = re.compile(r"[\w.\-]+")  # also keeps the name safe inside an MLflow filter string
 PAGE_SIZE = 1000  # runs per MLflow search request
 UNKNOWN = "unknown"  # method or setting of a failed run that never got its tags
@@ -168,6 +167,7 @@ def _record(run: Run, sweep: str) -> dict[str, Any]:
         "method": tags.get("method", UNKNOWN),
         "seed": parse_tag(tags["seed"]) if "seed" in tags else None,
         "setting": tags.get("setting", UNKNOWN),
+        PLANNED_SEEDS_TAG: tags.get(PLANNED_SEEDS_TAG),
         **{tag: parse_tag(value) for tag, value in tags.items() if tag.startswith(AXIS_PREFIX)},
         **{metric: run.data.metrics.get(metric, float("nan")) for metric in FINAL_METRICS},
     }

@@ -1,0 +1,52 @@
+"""Kedro sessions of a sweep: one per data group (ingest + noise) and one per trial (train)."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from biv_pipeline.interruptions import runs_end_killed_on_interrupt
+from biv_pipeline.lineage import NOISY_TRAIN, versions
+from biv_pipeline.params import nest
+
+
+class SessionFailedError(RuntimeError):
+    """A session raised; ``version`` is its save version, ``detail`` the traceback."""
+
+    def __init__(self, version: str, detail: str) -> None:
+        super().__init__(detail.strip().splitlines()[-1] if detail.strip() else "failed")
+        self.version = version
+        self.detail = detail
+
+
+def run_session(
+    project: Path,
+    params: dict[str, Any],
+    pipelines: list[str],
+    load_versions: dict[str, str] | None = None,
+) -> str:
+    """Run ``pipelines`` in a new KedroSession of ``project`` with the dotted ``params``.
+
+    Returns the session's save version (the version of everything it wrote). Ctrl-C and
+    SIGTERM end its MLflow run as KILLED and propagate; any other error becomes a
+    ``SessionFailedError``.
+    """
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, runtime_params=nest(params)) as session:
+        try:
+            with runs_end_killed_on_interrupt():
+                session.run(pipeline_names=pipelines, load_versions=load_versions)
+        except Exception as error:
+            raise SessionFailedError(session.session_id, traceback.format_exc()) from error
+        return session.session_id
+
+
+def noisy_label_versions(project: Path, params: dict[str, Any]) -> list[str]:
+    """The complete ``noisy_train`` versions on disk for the dataset ``params`` name."""
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, runtime_params=nest(params)) as session:
+        return versions(session.load_context().catalog.get(NOISY_TRAIN))

@@ -1,0 +1,62 @@
+"""A sweep file (``conf/base/sweeps/*.yml``): name, base parameters, grid, clean baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from biv_pipeline.errors import ParameterError
+from biv_pipeline.losses import LOSSES
+from biv_pipeline.params import flatten
+
+SPEC_KEYS = ("name", "base", "grid", "clean_baseline", "description")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A parsed sweep file; ``base`` has dotted keys, ``grid`` maps dotted names to lists."""
+
+    name: str
+    base: dict[str, Any]
+    grid: dict[str, list[Any]]
+    clean_baseline: bool = False
+    description: str = ""
+
+    def with_overrides(self, overrides: dict[str, Any]) -> SweepSpec:
+        """The same sweep with some base parameters replaced (dotted keys)."""
+        return SweepSpec(
+            self.name,
+            {**self.base, **overrides},
+            self.grid,
+            self.clean_baseline,
+            self.description,
+        )
+
+
+def load_spec(path: Path) -> SweepSpec:
+    """Read and check a sweep file; one-line errors name the file and the bad key."""
+    if not path.is_file():
+        raise ParameterError(f"sweep file {path} does not exist")
+    raw = yaml.safe_load(path.read_text()) or {}
+    unknown = set(raw) - set(SPEC_KEYS)
+    if unknown:
+        raise ParameterError(f"{path}: unknown keys {sorted(unknown)}; allowed: {SPEC_KEYS}")
+    grid = raw.get("grid") or {}
+    if not isinstance(grid, dict) or "loss" not in grid:
+        raise ParameterError(f"{path}: grid must map parameter names to lists and include loss")
+    for axis, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ParameterError(f"{path}: grid.{axis} must be a non-empty list; got {values!r}")
+    bad_losses = [loss for loss in grid["loss"] if loss not in LOSSES]
+    if bad_losses:
+        raise ParameterError(f"{path}: grid.loss must use {', '.join(LOSSES)}; got {bad_losses}")
+    return SweepSpec(
+        name=str(raw.get("name") or path.stem),
+        base=flatten(raw.get("base") or {}),
+        grid=grid,
+        clean_baseline=bool(raw.get("clean_baseline", False)),
+        description=str(raw.get("description", "")),
+    )
