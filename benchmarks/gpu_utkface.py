@@ -103,6 +103,7 @@ class SeedData:
     test_rows: int
     channel_mean: list[float]
     channel_std: list[float]
+    test_labels: np.ndarray  # float64, as the test split holds them
 
 
 @dataclass
@@ -172,7 +173,8 @@ def prepare_seed(faces: Faces, seed: int, defaults: Defaults) -> SeedData:
     clean = RegressionTensors(x_train, _column(train, LABEL), torch.zeros(len(train)))
     test_data = RegressionTensors(model_inputs(test, faces.images), _column(test, LABEL))
     mean, std = channel_statistics(x_train.numpy())
-    return SeedData(noisy, clean, test_data, train_rows, test_rows, mean, std)
+    labels_64 = test[LABEL].to_numpy(dtype=float)
+    return SeedData(noisy, clean, test_data, train_rows, test_rows, mean, std, labels_64)
 
 
 def network(model: str, data: SeedData, input_layer: type[ImageInput] = ImageInput) -> nn.Module:
@@ -194,9 +196,9 @@ def run_trial(data: SeedData, method: str, config: TrainingConfig) -> dict:
     history = fit(
         model, loss_fn, train, data.test, config, torch.Generator().manual_seed(config.seed)
     )
-    prediction = predict(model, data.test.x)
+    prediction = predict(model, data.test.x).numpy().astype(float)  # as predict_test_set
     return {
-        FINAL_METRIC: float(((prediction - data.test.y) ** 2).mean()),
+        FINAL_METRIC: float(((prediction - data.test_labels) ** 2).mean()),
         EFFECTIVE_BATCH: float(history["effective_batch_size"].mean()),
         "test_mse_per_epoch": [float(value) for value in history["test_mse"]],
     }
