@@ -13,8 +13,9 @@ Parts, in order (sizes for the device; ``--cpu-smoke`` runs the same code at tin
 - data: the faces decoded into the uint8 cache by ``build_image_cache`` (the CPU path).
 - loss_parity: mse, iv, biv, cutoff and biv with epsilon ``auto`` on the same float32 batch,
   on the device and on the CPU: equal within a relative 1e-5 (sums in another order).
-- host_sync: CUDA sync debug mode ``warn`` around ``fit``, every synchronising call counted by
-  its source line, with batches of 256 and of 128: a count that grows with the number of
+- host_sync: CUDA sync debug mode ``warn`` around ``fit`` (biv with epsilon 0.5 and ``auto``,
+  cutoff), every synchronising call counted by its source line, with batches of 256 and of
+  128, after a control (one known sync must be seen): a count that grows with the number of
   batches is a synchronisation per batch. (Mode ``error`` would stop at the once-per-epoch reads
   that are there by design: the batches to skip, the test MSE, the metrics. Syncs raised in the
   autograd engine's own threads are printed, not counted.)
@@ -77,6 +78,8 @@ LOSS_ATOL = 1e-7
 DECODE_MEAN_ABS_TOLERANCE = 2.0  # grey levels: two JPEG decoders may round the IDCT differently
 DECODE_COMPARED = 64  # images whose pixels are compared between the two decoders
 SYNC_MESSAGE = "synchronizing CUDA operation"
+# (name, loss, epsilon) run under the sync counter: every code path of batch_weights
+SYNC_LOSSES = (("biv", "biv", 0.5), ("biv_auto", "biv", "auto"), ("cutoff", "cutoff", 0.5))
 UTKFACE_SIZE = 200  # side of the aligned and cropped UTKFace JPEGs
 SYNTHETIC_AGES = (1, 90)
 SYNTHETIC_GRID = 8  # synthetic faces: smooth colour fields upsampled from 8 x 8
@@ -350,12 +353,12 @@ def counted_syncs(device: torch.device) -> Iterator[Counter]:
 
 
 def train_once(
-    context: Context, data: RegressionTensors, config: TrainingConfig, model: str | None = None
+    context: Context, data: RegressionTensors, config: TrainingConfig
 ) -> tuple[list[float], float]:
     """``fit`` a fresh network (seeded) on ``data``; its per-epoch training losses and seconds."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        network = gpu_utkface.network(model or config.model, context.data())
+        network = gpu_utkface.network(config.model, context.data())
     loss_fn = make_loss(config.loss, config.epsilon, config.ess_ratio, config.cutoff)
     start = time.perf_counter()
     history = fit(
@@ -375,7 +378,7 @@ def part_host_sync(context: Context) -> Outcome:
         return Outcome(False, result, "the sync counter saw no sync in a known one: not counting")
     per_batch: set[str] = set()
     finite = True
-    for name, loss, epsilon in (("biv_auto", "biv", "auto"), ("cutoff", "cutoff", 0.5)):
+    for name, loss, epsilon in SYNC_LOSSES:
         counts = {}
         for batch_size in (batch, batch // 2):
             config = context.training(
@@ -397,7 +400,7 @@ def part_host_sync(context: Context) -> Outcome:
     result["per_batch_sites"] = sorted(per_batch)
     if not context.cuda:
         return Outcome(finite, result, "sync debug mode needs CUDA: fit ran, syncs not counted")
-    syncs = result[f"biv_auto_batch_{batch}"]["syncs"]
+    syncs = result[f"biv_batch_{batch}"]["syncs"]
     summary = (
         f"per-batch sync at {', '.join(sorted(per_batch))}"
         if per_batch

@@ -158,7 +158,7 @@ class _InverseVarianceWeights(WeightedSquaredLoss):
         epsilon = (
             auto_epsilon(variance, self.ess_ratio)
             if self.epsilon == AUTO
-            else variance.new_tensor(float(self.epsilon))
+            else variance.new_full((), float(self.epsilon))  # new_tensor would copy: a sync
         )
         return BatchWeights(1 / (variance + epsilon), epsilon)
 
