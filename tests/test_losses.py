@@ -101,6 +101,20 @@ def test_cutoff_with_nothing_below_the_threshold_has_no_signal_and_zero_loss(bat
     assert loss(pred, target, noisy).item() == 0.0
 
 
+@pytest.mark.parametrize("batch_size", [1, 7, 64, 100])
+def test_signal_per_batch_says_which_consecutive_batches_keep_a_label(batch_size: int) -> None:
+    variance = torch.full((100,), 5.0)
+    variance[[3, 40, 99]] = 0.1
+    expected = [
+        any(v < 1.0 for v in variance[start : start + batch_size].tolist())
+        for start in range(0, 100, batch_size)
+    ]
+    assert CutoffMSELoss(1.0).signal_per_batch(variance, batch_size).tolist() == expected
+    assert make_loss("biv").signal_per_batch(variance, batch_size).tolist() == [True] * len(
+        expected
+    )
+
+
 @pytest.mark.parametrize("ratio", [0.2, 0.5, 0.9])
 def test_auto_epsilon_is_the_smallest_that_meets_the_effective_size(ratio: float) -> None:
     generator = torch.Generator().manual_seed(1)

@@ -77,6 +77,22 @@ def test_cutoff_skips_and_counts_batches_without_any_kept_label() -> None:
     assert (history["skipped_batches"] < 16).all()
 
 
+def test_cutoff_skips_exactly_the_batches_of_the_seeded_order_without_a_kept_label() -> None:
+    data = regression_problem(250)  # batches of 16: the last one holds 10 rows
+    variance = torch.full((250,), 5.0)
+    variance[:8] = 0.1
+    data = RegressionTensors(data.x, data.y, variance)
+    config = replace(CONFIG, loss="cutoff", cutoff=1.0, batch_size=16, epochs=3)
+    _, history = train(config, data)
+    generator = torch.Generator().manual_seed(config.seed)
+    expected = []
+    for _ in range(config.epochs):
+        order = torch.randperm(250, generator=generator).tolist()
+        batches = [order[start : start + 16] for start in range(0, 250, 16)]
+        expected.append(sum(all(row >= 8 for row in batch) for batch in batches))
+    assert list(history["skipped_batches"]) == expected
+
+
 def test_a_non_finite_loss_stops_training_naming_epoch_and_batch() -> None:
     data = regression_problem(128)
     data = RegressionTensors(data.x, data.y, torch.zeros(128))  # 1 / (0 + 0) = inf weights

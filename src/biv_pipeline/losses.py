@@ -115,6 +115,13 @@ class WeightedSquaredLoss(nn.Module):
         """Whether a batch with these variances contributes to training."""
         return True
 
+    def signal_per_batch(self, variance: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """``has_signal`` of each consecutive batch of ``batch_size`` (the last may be shorter),
+        as a bool tensor (n_batches,) on the device of ``variance``, computed without a host
+        synchronisation; the caller reads it once per epoch instead of once per batch."""
+        n_batches = math.ceil(variance.numel() / batch_size)
+        return torch.ones(n_batches, dtype=torch.bool, device=variance.device)
+
     def weighted_loss(
         self, pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor
     ) -> torch.Tensor:
@@ -151,7 +158,7 @@ class _InverseVarianceWeights(WeightedSquaredLoss):
         epsilon = (
             auto_epsilon(variance, self.ess_ratio)
             if self.epsilon == AUTO
-            else variance.new_tensor(float(self.epsilon))
+            else variance.new_full((), float(self.epsilon))  # new_tensor would copy: a sync
         )
         return BatchWeights(1 / (variance + epsilon), epsilon)
 
@@ -193,6 +200,12 @@ class CutoffMSELoss(WeightedSquaredLoss):
     def has_signal(self, variance: torch.Tensor) -> bool:
         """False when every sample of the batch is at or above the threshold."""
         return bool((variance < self.threshold).any())
+
+    def signal_per_batch(self, variance: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """Per batch of ``batch_size``: whether any sample is below the threshold."""
+        kept = variance < self.threshold
+        padding = kept.new_zeros((-kept.numel()) % batch_size)
+        return torch.cat([kept, padding]).view(-1, batch_size).any(dim=1)
 
 
 def make_loss(

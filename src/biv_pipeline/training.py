@@ -114,8 +114,17 @@ class RegressionTensors:
 
 
 def gather(x: torch.Tensor, index: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Rows ``index`` of ``x`` on ``device``, gathered where ``x`` lives."""
-    return x[index.to(x.device)].to(device, non_blocking=True)
+    """Rows ``index`` of ``x`` on ``device``, gathered where ``x`` lives.
+
+    Pass ``index`` where ``x`` lives: moving it from the GPU to the host would synchronise.
+    Rows of a host tensor bound for CUDA are gathered into pinned memory, so that the copy
+    to the device is asynchronous.
+    """
+    index = index.to(x.device)
+    if x.device.type == "cpu" and device.type == "cuda":
+        rows = torch.empty((index.numel(), *x.shape[1:]), dtype=x.dtype, pin_memory=True)
+        return torch.index_select(x, 0, index, out=rows).to(device, non_blocking=True)
+    return x[index].to(device, non_blocking=True)
 
 
 def predict(
@@ -175,18 +184,22 @@ def fit(
     )
     for epoch in epochs:
         model.train()
-        order = torch.randperm(n_rows, generator=generator).to(device)
+        order_on_host = torch.randperm(n_rows, generator=generator)
+        order = order_on_host.to(device)
+        x_order = order if train.x.device.type == device.type else order_on_host
+        # one host synchronisation per epoch for the batches to skip, none per batch
+        signal = loss_fn.signal_per_batch(train.variance[order], config.batch_size).tolist()
         batch_losses = torch.zeros(n_batches, device=device)
         used = torch.zeros(n_batches, dtype=torch.bool, device=device)
         epsilon_sum = torch.zeros((), device=device)
         ess_sum = torch.zeros((), device=device)
-        for batch, index in enumerate(order.split(config.batch_size)):
-            variance = train.variance[index]
-            if not loss_fn.has_signal(variance):
+        batches = zip(order.split(config.batch_size), x_order.split(config.batch_size), strict=True)
+        for batch, (index, x_index) in enumerate(batches):
+            if not signal[batch]:
                 continue
-            weights = loss_fn.batch_weights(variance)
+            weights = loss_fn.batch_weights(train.variance[index])
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                prediction = forward(gather(train.x, index, device))
+                prediction = forward(gather(train.x, x_index, device))
             loss = loss_fn.weighted_loss(prediction.float(), train.y[index], weights.weights)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
