@@ -44,6 +44,9 @@ def make_training_config(
     device: str,
     amp: bool | str,
     compile: bool,
+    optimizer: str = "adam",
+    momentum: float = 0.0,
+    lr_scale: str = "none",
 ) -> TrainingConfig:
     """Validate the training parameters and resolve ``auto`` model and lr per dataset."""
     spec = get_dataset(dataset)
@@ -60,6 +63,9 @@ def make_training_config(
         device=device,
         amp=amp,
         compile=compile,
+        optimizer=optimizer,
+        momentum=momentum,
+        lr_scale=lr_scale,
     )
 
 
@@ -125,7 +131,8 @@ def summarise_metrics(
 ) -> dict[str, list[dict[str, float]]]:
     """Per-epoch and final metrics in kedro-mlflow's ``{name: [{step, value}]}`` form.
 
-    test_mse is in normalised label units (as the paper reports); test_rmse_raw in raw units.
+    test_mse is in normalised label units (as the paper reports); test_rmse_raw in raw units;
+    effective_lr is the learning rate after ``lr_scale``.
     """
     scale = Normalisation.from_dict(normalisation).label_scale
     history = history.assign(test_rmse_raw=np.sqrt(history["test_mse"]) * scale)
@@ -142,6 +149,7 @@ def summarise_metrics(
         "final_test_rmse_raw": float(np.sqrt(final_mse) * scale),
         "mean_effective_batch_size": float(history["effective_batch_size"].mean()),
         "skipped_batches": float(history["skipped_batches"].sum()),
+        "effective_lr": float(history["lr"].iloc[-1]),
     }
     last_epoch = int(history["epoch"].iloc[-1])
     metrics.update({name: [{"step": last_epoch, "value": v}] for name, v in final.items()})
@@ -158,7 +166,9 @@ def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure
     axis.set_yscale("log")
     axis.set_xlabel("epoch")
     axis.set_ylabel("normalised label units$^2$")
-    axis.set_title(f"{config.loss} · {config.model} · lr {config.lr:g} · seed {config.seed}")
+    axis.set_title(
+        f"{config.loss} · {config.model} · {config.optimizer} lr {config.lr:g} · seed {config.seed}"
+    )
     axis.legend()
     figure.tight_layout()
     return figure

@@ -24,6 +24,9 @@ TRAINING_PARAMETERS = [
     "device",
     "amp",
     "compile",
+    "optimizer",
+    "momentum",
+    "lr_scale",
 ]
 
 
