@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -18,6 +20,7 @@ from biv_pipeline.images import IMAGE_KEY, channel_statistics, open_image_cache
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.preprocessing import Normalisation
+from biv_pipeline.serving import ServedModel, input_example, serve_raw
 from biv_pipeline.training import RegressionTensors, TrainingConfig, fit, predict
 
 AUTO = "auto"
@@ -174,6 +177,13 @@ def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure
     return figure
 
 
-def package_model(model: nn.Module) -> nn.Module:
-    """The trained model in eval mode on the CPU, ready to be logged with the pytorch flavour."""
-    return model.to("cpu").eval()
+def package_model(model: nn.Module, test_split: pd.DataFrame, normalisation: dict) -> ServedModel:
+    """The model to log: raw rows in, raw label units out, on the CPU, with raw example rows.
+
+    Tables get the feature standardisation as a first layer; every model gets the label's
+    inverse standardisation as its last (image networks already take raw uint8 images).
+    """
+    stats = Normalisation.from_dict(normalisation)
+    tabular = IMAGE_KEY not in test_split
+    served = serve_raw(copy.deepcopy(model).to("cpu"), stats, tabular)
+    return ServedModel(served, input_example(test_split, stats) if tabular else None)

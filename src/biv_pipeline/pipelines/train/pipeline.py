@@ -66,7 +66,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 package_model,
-                inputs="trained_model",
+                inputs=["trained_model", "test_split", "normalisation"],
                 outputs="mlflow_model",
                 name="package_model",
             ),
