@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import yaml
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -35,6 +36,7 @@ from biv_pipeline.preprocessing import apply_normalisation, fit_normalisation, s
 from biv_pipeline.training import RegressionTensors, TrainingConfig, fit, mean_squared_error
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+DECLARATIONS = Path(__file__).resolve().parents[1] / "conf/base/parameters_datasets.yml"
 TRAIN_SIZE = 4000
 TEST_SIZE = 2497
 SEED = 0
@@ -60,7 +62,8 @@ class RowDataset(Dataset[tuple[torch.Tensor, ...]]):
 
 def load_arrays() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Standardised Wine splits as numpy arrays: train x, y_noisy, variance; test x, y."""
-    frame = get_dataset("wine").load(SourceOptions(data_dir=DATA_DIR, download=False))
+    declarations = yaml.safe_load(DECLARATIONS.read_text())["datasets"]
+    frame = get_dataset("wine", declarations).load(SourceOptions(data_dir=DATA_DIR, download=False))
     train, test = split_train_test(frame, TRAIN_SIZE, TEST_SIZE, SEED)
     stats = fit_normalisation(train, normalize=True)
     train, test = apply_normalisation(train, stats), apply_normalisation(test, stats)

@@ -327,3 +327,216 @@ def test_readme_meanvar_example_stops_with_one_line_naming_the_component(project
     assert (
         "noise.components[0] = [0.0, 20.0] is (mean, variance): the mean must be > 0" in last_line
     )
+
+
+# ---- the 2021-11 grammar (../shared/seed/LATEST_README.md) ----------------------------------
+LATEST_README = ORIGINAL_README.with_name("LATEST_README.md")
+RUN_THE_CODE_2021 = (
+    'python main.py --experiment_settings="exp_tag,7159,utkf,True,16000" '
+    '--model_settings="vanilla_cnn,cutoffMSE" --noise_settings="True,binary_uniform" '
+    '--params_settings="meanvar_avg,0.5,3000" --parameters="True,0.5,1,0.3,0"'
+)
+EXPERIMENT_2021 = '--experiment_settings="exp_tag,7159,utkf,True,16000"'
+EXAMPLES_2021 = [
+    f'python main.py {EXPERIMENT_2021} --model_settings="vanilla_cnn,mse,0.5" '
+    '--noise_settings="False"',
+    f'python main.py {EXPERIMENT_2021} --model_settings="resnet,biv,0.5" '
+    '--noise_settings="True,uniform" --params_settings="boundaries" --parameters="0,1"',
+    f'python main.py {EXPERIMENT_2021} --model_settings="resnet,biv,0.5" '
+    '--noise_settings="True,uniform" --params_settings="meanvar" --parameters="True,0.5,0.083"',
+    f'python main.py {EXPERIMENT_2021} --model_settings="resnet,biv,0.5" '
+    '--noise_settings="True,binary_uniform" --params_settings="boundaries,0.5" '
+    '--parameters="0,1,1,4"',
+    f'python main.py {EXPERIMENT_2021} --model_settings="resnet,mse" '
+    '--noise_settings="True,binary_uniform" --params_settings="meanvar,0.5" '
+    '--parameters="False,0.5,1,0.083,0"',
+    f'python main.py {EXPERIMENT_2021} --model_settings="resnet,biv,0.5" '
+    '--noise_settings="True,binary_uniform" --params_settings="meanvar_avg,0.5,2000" '
+    '--parameters="False,0.5,1,0.083,0"',
+    f'python main.py {EXPERIMENT_2021} --model_settings="resnet,cutoffMSE,1" '
+    '--noise_settings="True,binary_uniform" --params_settings="meanvar_avg,0.5,2000" '
+    '--parameters="False,0.5,1,0.08,0"',
+]
+UTKF_2021 = {**UTKF, "ingest": {"split_seed": 7159, "normalize": True, "train_size": 16000}}
+NOISE_2021 = {"enabled": True, "distribution": "uniform", "units": "raw", "seed": 7159}
+BINARY_MEANVAR = {**NOISE_2021, "parameterisation": "meanvar", "p": 0.5}
+CUTOFF_NOTE = (
+    "--model_settings: cutoff 1 is taken in the learner's (standardised) units; the original "
+    "divided it by the label variance when normalising"
+)
+EXPECTED_RUN_THE_CODE_2021 = {
+    **UTKF_2021,
+    "model": "vanilla_cnn",
+    "loss": "cutoff",
+    "noise": {
+        **BINARY_MEANVAR,
+        "average_variance": 3000.0,
+        "components": [[0.5, 0.3], [1.0, 0.0]],
+        "hetero_scale": 0.3,
+    },
+}
+EXPECTED_2021 = [
+    Translation(
+        {**UTKF_2021, "model": "vanilla_cnn", "loss": "mse", "noise": {"enabled": False}},
+        ["--model_settings: the third value (0.5) is ignored with loss mse"],
+    ),
+    Translation(
+        {
+            **UTKF_2021,
+            "model": "resnet18",
+            "loss": "biv",
+            "epsilon": 0.5,
+            "noise": {**NOISE_2021, "parameterisation": "bounds", "components": [[0.0, 1.0]]},
+        },
+        [],
+    ),
+    Translation(
+        {
+            **UTKF_2021,
+            "model": "resnet18",
+            "loss": "biv",
+            "epsilon": 0.5,
+            "noise": {
+                **NOISE_2021,
+                "parameterisation": "meanvar",
+                "components": [[0.5, 0.083]],
+                "hetero_scale": 0.083,
+            },
+        },
+        [],
+    ),
+    Translation(
+        {
+            **UTKF_2021,
+            "model": "resnet18",
+            "loss": "biv",
+            "epsilon": 0.5,
+            "noise": {
+                **NOISE_2021,
+                "parameterisation": "bounds",
+                "p": 0.5,
+                "components": [[0.0, 1.0], [1.0, 4.0]],
+            },
+        },
+        [],
+    ),
+    Translation(
+        {
+            **UTKF_2021,
+            "model": "resnet18",
+            "loss": "mse",
+            "noise": {**BINARY_MEANVAR, "components": [[0.5, 0.083], [1.0, 0.0]]},
+        },
+        [],
+    ),
+    Translation(
+        {
+            **UTKF_2021,
+            "model": "resnet18",
+            "loss": "biv",
+            "epsilon": 0.5,
+            "noise": {
+                **BINARY_MEANVAR,
+                "average_variance": 2000.0,
+                "components": [[0.5, 0.083], [1.0, 0.0]],
+            },
+        },
+        [],
+    ),
+    Translation(
+        {
+            **UTKF_2021,
+            "model": "resnet18",
+            "loss": "cutoff",
+            "cutoff": 1.0,
+            "noise": {
+                **BINARY_MEANVAR,
+                "average_variance": 2000.0,
+                "components": [[0.5, 0.08], [1.0, 0.0]],
+            },
+        },
+        [CUTOFF_NOTE],
+    ),
+]
+IDS_2021 = [f"2021-example{i + 1}" for i in range(len(EXAMPLES_2021))]
+
+
+def test_2021_examples_are_the_latest_readme_commands():
+    readme = " ".join(LATEST_README.read_text().split())
+    for command in [RUN_THE_CODE_2021, *EXAMPLES_2021]:
+        assert " ".join(command.split()) in readme
+
+
+def test_2021_run_the_code_translates_cutoffmse_binary_uniform_and_meanvar_avg():
+    assert run_translate(RUN_THE_CODE_2021) == Translation(EXPECTED_RUN_THE_CODE_2021, [])
+
+
+@pytest.mark.parametrize("index", range(len(EXAMPLES_2021)), ids=IDS_2021)
+def test_2021_example_translates_to_the_expected_parameters(index):
+    assert run_translate(EXAMPLES_2021[index]) == EXPECTED_2021[index]
+
+
+@pytest.mark.parametrize("command", [RUN_THE_CODE_2021, *EXAMPLES_2021[1:]])
+def test_2021_examples_give_a_valid_noise_block(command):
+    NoiseConfig(**run_translate(command).params["noise"])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [RUN_THE_CODE, *EXAMPLES, RUN_THE_CODE_2021, *EXAMPLES_2021],
+    ids=["2020-run", *[f"2020-{i + 1}" for i in range(6)], "2021-run", *IDS_2021],
+)
+def test_every_readme_command_passes_through_dry_run(command, capsys):
+    status = main([*legacy_args(command), "--dry-run"])
+    out, err = capsys.readouterr()
+    expected = 2 if command == RUN_THE_CODE else 0  # the 2020 one misspells meanvar
+    assert status == expected, err
+    if expected == 0:
+        assert "\nkedro run --params " in out
+        assert "dataset=utkf," in out
+
+
+def test_the_2021_shape_refuses_2020_only_flags():
+    with pytest.raises(LegacyArgumentError, match=r"--epsilon belong to the 2020 command line"):
+        run_translate(f'{EXAMPLES_2021[1]} --epsilon="0.5"')
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("resnet,biv,0.5", "biv,resnet", r"model .* 'biv'"),
+        ("resnet,biv,0.5", "resnet,cutoffmse", r"loss .* 'cutoffmse'; did you mean 'cutoffMSE'"),
+        ('"boundaries,0.5"', '"boundaries"', r"--params_settings needs 2 value\(s\) \(type,p\)"),
+        ('"0,1,1,4"', '"0,1,1"', r"--parameters needs x1,x2,y1,y2 here"),
+        ("True,binary_uniform", "True,bimodal", r"type .* 'bimodal'"),
+    ],
+)
+def test_a_bad_2021_value_names_the_flag(old, new, message):
+    with pytest.raises(LegacyArgumentError, match=message):
+        run_translate(EXAMPLES_2021[3].replace(old, new))
+
+
+def test_a_bike_command_sets_the_dataset_and_training_size():
+    params = run_translate(
+        '--experiment_settings="t,1,bike,True,5000" --model_settings="vanilla_ann,iv,0.1" '
+        '--noise_settings="False"'
+    ).params
+    assert (params["dataset"], params["ingest"]["train_size"], params["epsilon"]) == (
+        "bike",
+        5000,
+        0.1,
+    )
+
+
+@pytest.mark.parametrize("command", [EXAMPLES_2021[0], RUN_THE_CODE_2021], ids=["mse", "cutoff"])
+def test_2021_vanilla_cnn_commands_run_end_to_end_on_the_face_sample(project, shared_data, command):
+    options = ["--data-dir", str(shared_data), "--epochs", "1", "--image-size", "32"]
+    options += ["--train-size", "2000"]  # the 3,000-face sample has fewer than 16,000
+    result = run_legacy(project, [*legacy_args(command), *options])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("biv-pipeline")
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.data.params["data.train_rows"] == "2000"
+    assert run.data.params["model"] == "vanilla_cnn"

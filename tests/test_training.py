@@ -15,8 +15,10 @@ from biv_pipeline.training import (
     RegressionTensors,
     TrainingConfig,
     fit,
+    make_optimizer,
     mean_squared_error,
     resolve_device,
+    scaled_learning_rate,
 )
 
 CONFIG = TrainingConfig(loss="biv", epochs=5, batch_size=64, lr=1e-2, device="cpu")
@@ -126,6 +128,14 @@ def test_asking_for_cuda_without_it_says_so() -> None:
         ({"lr": 0}, "lr must be a number > 0 or auto"),
         ({"model": "resnet50"}, "model must be one of auto, vanilla_ann"),
         ({"epsilon": "tiny"}, "epsilon must be a number >= 0 or 'auto'"),
+        ({"optimizer": "rmsprop"}, "optimizer must be one of adam, sgd; got 'rmsprop'"),
+        ({"optimizer": "sgd", "momentum": 1.0}, "momentum must be in [0, 1); got 1.0"),
+        ({"momentum": 0.9}, "momentum applies to optimizer: sgd only"),
+        ({"lr_scale": "mean"}, "lr_scale must be one of none, mean_weight; got 'mean'"),
+        (
+            {"loss": "iv", "epsilon": "auto", "lr_scale": "mean_weight"},
+            "lr_scale: mean_weight needs a numeric epsilon with loss iv",
+        ),
     ],
 )
 def test_training_config_names_bad_values(overrides: dict, message: str) -> None:
@@ -137,3 +147,36 @@ def test_training_config_names_bad_values(overrides: dict, message: str) -> None
 def test_training_loss_is_finite_and_recorded() -> None:
     _, history = train(CONFIG)
     assert all(math.isfinite(v) for v in history["train_loss"])
+
+
+def test_sgd_is_plain_sgd_with_the_configured_momentum() -> None:
+    model = build_model("vanilla_ann", (4,))
+    optimiser = make_optimizer(
+        replace(CONFIG, optimizer="sgd", momentum=0.5), model.parameters(), 0.1
+    )
+    assert type(optimiser) is torch.optim.SGD
+    assert (optimiser.defaults["lr"], optimiser.defaults["momentum"]) == (0.1, 0.5)
+    assert type(make_optimizer(CONFIG, model.parameters(), 0.1)) is torch.optim.Adam
+
+
+def test_mean_weight_divides_ivs_lr_by_the_mean_inverse_variance_weight() -> None:
+    variance = torch.tensor([0.0, 0.5, 1.5, 3.0])
+    config = replace(CONFIG, loss="iv", epsilon=0.5, lr=0.1, lr_scale="mean_weight")
+    mean_weight = (1 / 0.5 + 1 / 1.0 + 1 / 2.0 + 1 / 3.5) / 4
+    assert scaled_learning_rate(config, variance) == pytest.approx(0.1 / mean_weight, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["mse", "biv", "cutoff"])
+def test_mean_weight_leaves_the_lr_of_normalised_losses_alone(loss: str) -> None:
+    config = replace(CONFIG, loss=loss, lr=0.1, lr_scale="mean_weight")
+    assert scaled_learning_rate(config, torch.tensor([0.0, 2.0])) == 0.1
+
+
+def test_sgd_training_records_the_scaled_lr_and_learns() -> None:
+    config = replace(
+        CONFIG, loss="iv", epsilon=0.5, optimizer="sgd", lr_scale="mean_weight", epochs=15
+    )
+    data = regression_problem(1024)
+    _, history = train(config, data)
+    assert history["lr"].iloc[-1] == pytest.approx(scaled_learning_rate(config, data.variance))
+    assert history["test_mse"].iloc[-1] < history["test_mse"].iloc[0]

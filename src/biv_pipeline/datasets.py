@@ -1,19 +1,17 @@
-"""Raw regression datasets, one registry entry each.
+"""Raw regression datasets: two built in (synthetic, utkf), any table declared in YAML.
 
-Every loader returns a DataFrame of feature columns plus the label column ``y``.
-Adding a dataset means adding one ``DatasetSpec`` to ``DATASETS``.
+Every loader returns a DataFrame of feature columns plus the label column ``y``. A table
+needs no code: a ``kind: csv`` block under the ``datasets`` parameter (see
+``conf/base/parameters_datasets.yml`` and ``biv_pipeline.tables``) names its files, label
+and feature encoding.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import logging
-import urllib.error
-import urllib.request
-import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,18 +19,13 @@ import pandas as pd
 
 from biv_pipeline.errors import MissingDataError, ParameterError
 from biv_pipeline.images import IMAGE_KEY, build_image_cache
+from biv_pipeline.tables import TableDeclaration, read_table
 
 logger = logging.getLogger(__name__)
 
 LABEL = "y"
 NOISE_COLUMNS = ("y_noisy", "variance", "variance_seen", "component")
 
-WINE_URL = "https://archive.ics.uci.edu/static/public/186/wine+quality.zip"
-WINE_SHA256 = {
-    "winequality-red.csv": "4a402cf041b025d4566d954c3b9ba8635a3a8a01e039005d97d6a710278cf05e",
-    "winequality-white.csv": "76c3f809815c17c07212622f776311faeb31e87610d52c26d87d6e361b169836",
-}
-DOWNLOAD_TIMEOUT_S = 60
 UTKFACE_TRAIN, UTKFACE_TEST = 16_000, 4_000
 METADATA_COLUMNS = (IMAGE_KEY, "file", "gender", "race")
 
@@ -43,7 +36,6 @@ class SourceOptions:
 
     data_dir: Path
     download: bool = True
-    wine_url: str = WINE_URL
     synthetic_samples: int = 5000
     synthetic_features: int = 8
     synthetic_seed: int = 0
@@ -99,52 +91,6 @@ def make_synthetic(n_samples: int, n_features: int, seed: int) -> pd.DataFrame:
     return frame
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def download_wine(target: Path, url: str) -> None:
-    """Fetch the UCI Wine Quality zip, check both CSVs' SHA-256, and place them in ``target``."""
-    try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            archive = zipfile.ZipFile(io.BytesIO(response.read()))
-    except (urllib.error.URLError, OSError, zipfile.BadZipFile) as error:
-        raise MissingDataError(
-            f"Wine Quality files are missing from {target} and the download from {url} "
-            f"failed ({error}). Download the zip by hand and put winequality-red.csv and "
-            f"winequality-white.csv into {target}, or pass --params data_dir=PATH pointing "
-            "at a folder that holds wine/."
-        ) from error
-    members = {Path(name).name: name for name in archive.namelist()}
-    target.mkdir(parents=True, exist_ok=True)
-    for file_name, expected in WINE_SHA256.items():
-        if file_name not in members:
-            raise ValueError(f"the archive from {url} has no {file_name}")
-        data = archive.read(members[file_name])
-        if _sha256(data) != expected:
-            raise ValueError(
-                f"{file_name} from {url} has SHA-256 {_sha256(data)}, expected {expected}; "
-                "not using it"
-            )
-        (target / file_name).write_bytes(data)
-
-
-def load_wine(options: SourceOptions) -> pd.DataFrame:
-    """UCI Wine Quality, red then white (6,497 rows, 11 features, label = quality)."""
-    folder = options.data_dir / "wine"
-    paths = [folder / name for name in WINE_SHA256]
-    if not all(path.is_file() for path in paths):
-        if not options.download:
-            raise MissingDataError(
-                f"data_dir {options.data_dir} has no wine/winequality-red.csv and "
-                "wine/winequality-white.csv (and ingest.download is false). Put the UCI files "
-                "there or pass --params data_dir=PATH."
-            )
-        download_wine(folder, options.wine_url)
-    frame = pd.concat([pd.read_csv(path, sep=";") for path in paths], ignore_index=True)
-    return frame.rename(columns={"quality": LABEL}).astype(float)
-
-
 def load_synthetic(options: SourceOptions) -> pd.DataFrame:
     """The generated problem of ``make_synthetic`` with the configured size and seed."""
     return make_synthetic(
@@ -174,11 +120,11 @@ def load_utkface(options: SourceOptions) -> pd.DataFrame:
     return table
 
 
-DATASETS: dict[str, DatasetSpec] = {
+BUILTIN_DATASETS: dict[str, DatasetSpec] = {
     "synthetic": DatasetSpec(load_synthetic, fixed_split(4000, 1000), "vanilla_ann", 1e-2),
-    "wine": DatasetSpec(load_wine, fixed_split(4000, 2497), "vanilla_ann", 1e-2),
     "utkf": DatasetSpec(load_utkface, utkface_split, "vanilla_cnn", 1e-3),
 }
+_declared: dict[str, Mapping] = {}
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
@@ -187,8 +133,48 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
     return [column for column in frame.columns if column not in skip]
 
 
-def get_dataset(name: str) -> DatasetSpec:
-    """The registry entry for ``name``, or a clear error listing the known datasets."""
-    if name not in DATASETS:
-        raise ParameterError(f"dataset must be one of {', '.join(DATASETS)}; got {name!r}")
-    return DATASETS[name]
+def register_datasets(declarations: Mapping[str, Mapping] | None) -> None:
+    """Make the project's declared datasets (the ``datasets`` parameter) the default ones."""
+    _declared.clear()
+    _declared.update(declarations or {})
+
+
+def dataset_names(declarations: Mapping[str, Mapping] | None = None) -> list[str]:
+    """Built-in and declared dataset names (``declarations`` default: the registered ones)."""
+    declared = _declared if declarations is None else declarations
+    return [*BUILTIN_DATASETS, *(name for name in declared if name not in BUILTIN_DATASETS)]
+
+
+def get_dataset(name: str, declarations: Mapping[str, Mapping] | None = None) -> DatasetSpec:
+    """The dataset ``name``: built in, or declared (``declarations`` default: the registered).
+
+    Raises a clear error listing the known datasets, or naming the bad declaration field.
+    """
+    declared = _declared if declarations is None else declarations
+    if name in BUILTIN_DATASETS:
+        return BUILTIN_DATASETS[name]
+    if name not in declared:
+        raise ParameterError(
+            f"dataset must be one of {', '.join(dataset_names(declared))} (or a table declared "
+            f"under the datasets parameter); got {name!r}"
+        )
+    table = TableDeclaration.from_mapping(name, declared[name])
+    return DatasetSpec(partial(_load_table, table), table.default_split, table.model, table.lr)
+
+
+def _load_table(table: TableDeclaration, options: SourceOptions) -> pd.DataFrame:
+    """A declared table, read and encoded, label renamed to ``y``.
+
+    ``attrs`` (the start of the provenance saved with the splits) hold the declaration and
+    the rows read and dropped for a missing label.
+    """
+    encoded = read_table(table, options.data_dir, options.download)
+    reserved = [c for c in encoded if c in {LABEL, *METADATA_COLUMNS, *NOISE_COLUMNS}]
+    if reserved and reserved != [table.label]:
+        raise ParameterError(
+            f"datasets.{table.name}: columns {reserved} have names this project reserves; "
+            f"rename them (datasets.{table.name}.rename) or drop them"
+        )
+    frame = encoded.rename(columns={table.label: LABEL})
+    frame.attrs = {"source": table.describe(), **encoded.attrs}
+    return frame

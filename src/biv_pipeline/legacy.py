@@ -1,5 +1,12 @@
 """``biv-pipeline legacy``: run a command line of the original research code on this pipeline.
 
+Two grammars of the original exist, told apart by their shape: the 2020-08 one
+(``--experiment_settings`` with four fields, ``--model_settings="loss,model"``, ``--noise``,
+``--epsilon``, ``--distributions_ratio``, ``--average_variance``) and the 2021-11 one (five
+fields, the last the training size; ``--model_settings="model,loss[,epsilon|threshold]"``;
+``--noise_settings="True,binary_uniform"``; ``--params_settings="type[,p[,average]]"``;
+``--parameters`` led by the maximum-heteroscedasticity flag for ``meanvar``).
+
 It reads the original's comma-packed flags with the original's meaning, prints the parameter
 block (YAML) and the equivalent ``kedro run --params ...``, then runs that command with the
 ``kedro`` of this environment in the current project (``--dry-run`` only prints). An unknown
@@ -40,10 +47,17 @@ import yaml
 from biv_pipeline.params import flatten
 
 DATASETS = {"utkf": "utkf", "wine": "wine"}
+DATASETS_2021 = {**DATASETS, "bike": "bike"}
 LOSSES = {"mse": "mse", "iv": "iv", "biv": "biv"}
+LOSSES_2021 = {**LOSSES, "cutoffMSE": "cutoff"}
+NOISE_TYPES_2021 = {"uniform": "uniform", "binary_uniform": "uniform", "gamma": "gamma"}
 MODELS = {"vanilla_ann": "vanilla_ann", "vanilla_cnn": "vanilla_cnn", "resnet": "resnet18"}
 NOISE_TYPES = {"uniform": "uniform", "gamma": "gamma"}
 PARAMS_TYPES = {"boundaries": "bounds", "alphabeta": "alphabeta", "meanvar": "meanvar"}
+PARAMS_TYPES_2021 = {**PARAMS_TYPES, "meanvar_avg": "meanvar"}
+BINARY = "binary_uniform"
+EXPERIMENT_FIELDS_2021 = 5
+ONLY_2020 = ("noise", "average_variance", "epsilon", "distributions_ratio")
 BOOLEANS = {"True": True, "False": False}
 REQUIRED_NOISE_FLAGS = ("noise_settings", "params_settings", "parameters")
 PASSTHROUGH = "--"
@@ -94,7 +108,7 @@ def _unless_negative(value: float) -> float | None:
     return None if value < 0 else value
 
 
-def _experiment(text: str) -> dict[str, Any]:
+def _experiment(text: str, datasets: Mapping[str, str] = DATASETS) -> dict[str, Any]:
     """``tag,seed,dataset,normalize``; the seed also seeds the train/test split."""
     flag = "experiment_settings"
     names = ("tag", "seed", "dataset", "normalize")
@@ -104,7 +118,7 @@ def _experiment(text: str) -> dict[str, Any]:
     except ValueError:
         raise LegacyArgumentError(f"--{flag}: seed must be an integer; got {seed_text!r}") from None
     return {
-        "dataset": _choice(flag, "dataset", dataset, DATASETS),
+        "dataset": _choice(flag, "dataset", dataset, datasets),
         "tag": tag,
         "seed": seed,
         "ingest": {
@@ -181,8 +195,9 @@ def _noise(args: argparse.Namespace, seed: int) -> tuple[dict[str, Any], list[st
     block: dict[str, Any] = {}
     for flag, text in given.items():
         block.update(NOISE_FLAGS[flag](text))
-    if not _choice("noise", "noise", args.noise, BOOLEANS):
-        ignored = [f"--{flag} is ignored: noise is off (--noise={args.noise})" for flag in given]
+    noise = "False" if args.noise is None else args.noise
+    if not _choice("noise", "noise", noise, BOOLEANS):
+        ignored = [f"--{flag} is ignored: noise is off (--noise={noise})" for flag in given]
         return {"enabled": False}, ignored
     missing = [f"--{flag}" for flag in REQUIRED_NOISE_FLAGS if flag not in given]
     if missing:
@@ -192,20 +207,159 @@ def _noise(args: argparse.Namespace, seed: int) -> tuple[dict[str, Any], list[st
     return {"enabled": True, **block, "units": "raw", "seed": seed}, []
 
 
-def translate(args: argparse.Namespace) -> Translation:
-    """The parameters equivalent to the original flags (and the new options) in ``args``."""
+def is_2021(args: argparse.Namespace) -> bool:
+    """The 2021 grammar has five ``--experiment_settings`` fields (the last: training size)."""
+    return len(args.experiment_settings.split(",")) == EXPERIMENT_FIELDS_2021
+
+
+def _translate_2020(args: argparse.Namespace) -> Translation:
     params = _experiment(args.experiment_settings)
-    if args.data_dir is not None:
-        params["data_dir"] = args.data_dir
     params.update(_model(args.model_settings))
     if args.epsilon is not None:
         params["epsilon"] = _number("epsilon", "epsilon", args.epsilon)
-    if args.epochs is not None:
-        params["epochs"] = args.epochs
-    if args.image_size is not None:
-        params["image_size"] = args.image_size
     params["noise"], warnings = _noise(args, params["seed"])
     return Translation(params, warnings)
+
+
+def _experiment_2021(text: str) -> dict[str, Any]:
+    """``tag,seed,dataset,normalize,train_size``."""
+    flag = "experiment_settings"
+    *first, size = _fields(flag, text, ("tag", "seed", "dataset", "normalize", "train_size"))
+    params = _experiment(",".join(first), DATASETS_2021)
+    try:
+        params["ingest"]["train_size"] = int(size)
+    except ValueError:
+        raise LegacyArgumentError(
+            f"--{flag}: train_size must be an integer; got {size!r}"
+        ) from None
+    return params
+
+
+def _model_2021(text: str) -> tuple[dict[str, Any], list[str]]:
+    """``model,loss[,value]``: the value is epsilon (iv, biv) or the threshold (cutoffMSE)."""
+    flag = "model_settings"
+    fields = [field.strip() for field in text.split(",")]
+    if len(fields) not in (2, 3):
+        raise LegacyArgumentError(
+            f"--{flag} needs 2 or 3 comma-separated values (model,loss[,epsilon or "
+            f"threshold]); got {text!r}"
+        )
+    params = {
+        "model": _choice(flag, "model", fields[0], MODELS),
+        "loss": _choice(flag, "loss", fields[1], LOSSES_2021),
+    }
+    if len(fields) == 2:
+        return params, []
+    value = _number(flag, "epsilon or threshold", fields[2])
+    if params["loss"] == "mse":
+        return params, [f"--{flag}: the third value ({fields[2]}) is ignored with loss mse"]
+    if params["loss"] == "cutoff":
+        note = (
+            f"--{flag}: cutoff {fields[2]} is taken in the learner's (standardised) units; "
+            "the original divided it by the label variance when normalising"
+        )
+        return {**params, "cutoff": value}, [note]
+    return {**params, "epsilon": value}, []
+
+
+def _noise_2021(args: argparse.Namespace, seed: int) -> tuple[dict[str, Any], list[str]]:
+    """``--noise_settings="True,type[,threshold]"`` with ``--params_settings``/``--parameters``."""
+    fields = [field.strip() for field in (args.noise_settings or "False").split(",")]
+    given = [f"--{flag}" for flag in ("params_settings", "parameters") if getattr(args, flag)]
+    if not _choice("noise_settings", "noise", fields[0], BOOLEANS):
+        return {"enabled": False}, [f"{flag} is ignored: noise is off" for flag in given]
+    if len(fields) not in (2, 3):
+        raise LegacyArgumentError(
+            "--noise_settings needs True,type[,threshold] (type: uniform, binary_uniform, "
+            f"gamma); got {args.noise_settings!r}"
+        )
+    missing = [f"--{flag}" for flag in ("params_settings", "parameters") if not getattr(args, flag)]
+    if missing:
+        raise LegacyArgumentError(
+            f"--noise_settings={args.noise_settings} needs {', '.join(missing)}"
+        )
+    kind = fields[1]
+    block: dict[str, Any] = {
+        "enabled": True,
+        "distribution": _choice("noise_settings", "type", kind, NOISE_TYPES_2021),
+    }
+    if len(fields) == 3:
+        block["threshold"] = _unless_negative(_number("noise_settings", "threshold", fields[2]))
+    block.update(_params_settings_2021(args.params_settings, kind == BINARY))
+    block.update(_parameters_2021(args.parameters, block["parameterisation"], kind == BINARY))
+    return {**block, "units": "raw", "seed": seed}, []
+
+
+def _params_settings_2021(text: str, binary: bool) -> dict[str, Any]:
+    """``type[,p[,average]]``: p for binary_uniform; meanvar_avg adds the average variance."""
+    flag = "params_settings"
+    fields = [field.strip() for field in text.split(",")]
+    kind = fields[0]
+    block: dict[str, Any] = {
+        "parameterisation": _choice(flag, "params_type", kind, PARAMS_TYPES_2021)
+    }
+    wanted = 1 + binary + (kind == "meanvar_avg")
+    if len(fields) != wanted:
+        shape = "type" + (",p" if binary else "") + (",average" if kind == "meanvar_avg" else "")
+        raise LegacyArgumentError(f"--{flag} needs {wanted} value(s) ({shape}) here; got {text!r}")
+    if kind == "meanvar_avg" and not binary:
+        raise LegacyArgumentError(f"--{flag}: meanvar_avg needs --noise_settings=True,{BINARY}")
+    if binary:
+        block["p"] = _number(flag, "p", fields[1])
+    if kind == "meanvar_avg":
+        block["average_variance"] = _number(flag, "average", fields[2])
+    return block
+
+
+def _parameters_2021(text: str, parameterisation: str, binary: bool) -> dict[str, Any]:
+    """Numbers in first-halves-then-second-halves order, after the flag for meanvar.
+
+    A true flag sets the heteroscedasticity scale to the original's value: the variance
+    field (one component) or the first variance (binary_uniform).
+    """
+    fields = [field.strip() for field in text.split(",")]
+    maximum_hetero = None
+    if parameterisation == "meanvar":
+        maximum_hetero = _choice(
+            "parameters", "maximum-heteroscedasticity flag", fields[0], BOOLEANS
+        )
+        fields = fields[1:]
+    wanted = 4 if binary else 2
+    if len(fields) != wanted:
+        lead = "flag," if maximum_hetero is not None else ""
+        names = "x1,x2,y1,y2" if binary else "x,y"
+        raise LegacyArgumentError(
+            f"--parameters needs {lead}{names} here ({wanted} numbers after any flag); got {text!r}"
+        )
+    block = _parameters(",".join(fields))
+    if maximum_hetero:
+        block["hetero_scale"] = block["components"][0][1]
+    return block
+
+
+def translate(args: argparse.Namespace) -> Translation:
+    """The parameters equivalent to the original flags (and the new options) in ``args``."""
+    if is_2021(args):
+        flags = [f"--{flag}" for flag in (*ONLY_2020,) if getattr(args, flag) is not None]
+        if flags:
+            raise LegacyArgumentError(
+                f"{', '.join(flags)} belong to the 2020 command line, but --experiment_settings "
+                "has the 2021 shape (five fields); the 2021 one puts epsilon in --model_settings "
+                "and the ratio and average in --params_settings"
+            )
+        params = _experiment_2021(args.experiment_settings)
+        model, warnings = _model_2021(args.model_settings)
+        params.update(model)
+        params["noise"], noise_warnings = _noise_2021(args, params["seed"])
+        translation = Translation(params, warnings + noise_warnings)
+    else:
+        translation = _translate_2020(args)
+    params = translation.params
+    options = {"data_dir": args.data_dir, "epochs": args.epochs, "image_size": args.image_size}
+    params.update({key: value for key, value in options.items() if value is not None})
+    if args.train_size is not None:
+        params["ingest"]["train_size"] = args.train_size
+    return translation
 
 
 def _yaml_value(value: Any) -> str:
@@ -236,14 +390,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Translate the original main.py flags to `kedro run --params` and run it. "
         "Arguments after `--` go to `kedro run`.",
     )
-    original = legacy.add_argument_group("flags of the original main.py")
-    original.add_argument("--experiment_settings", required=True, metavar="TAG,SEED,DATASET,NORM")
-    original.add_argument("--model_settings", required=True, metavar="LOSS,MODEL")
-    original.add_argument("--noise", default="False", metavar="True|False")
-    original.add_argument("--noise_settings", metavar="TYPE,THRESHOLD")
+    original = legacy.add_argument_group(
+        "flags of the original main.py (2020: four experiment fields; 2021: five)"
+    )
+    original.add_argument(
+        "--experiment_settings", required=True, metavar="TAG,SEED,DATASET,NORM[,TRAIN_SIZE]"
+    )
+    original.add_argument(
+        "--model_settings", required=True, metavar="LOSS,MODEL | MODEL,LOSS[,EPS_OR_CUTOFF]"
+    )
+    original.add_argument("--noise", metavar="True|False")
+    original.add_argument("--noise_settings", metavar="TYPE,THRESHOLD | True,TYPE | False")
     original.add_argument("--average_variance", metavar="X")
-    original.add_argument("--params_settings", metavar="PARAMS_TYPE,HETERO_SCALE")
-    original.add_argument("--parameters", metavar="A1,A2,...,B1,B2,...")
+    original.add_argument("--params_settings", metavar="PARAMS_TYPE,HETERO_SCALE | TYPE[,P[,AVG]]")
+    original.add_argument("--parameters", metavar="A1,A2,...,B1,B2,... | FLAG,MU...,V...")
     original.add_argument("--epsilon", metavar="EPSILON")
     original.add_argument("--distributions_ratio", metavar="P")
     legacy.add_argument("--dry-run", action="store_true", help="print, do not run")
@@ -251,6 +411,12 @@ def build_parser() -> argparse.ArgumentParser:
     legacy.add_argument("--epochs", type=int, metavar="N", help="sets epochs (for short runs)")
     legacy.add_argument(
         "--image-size", type=int, metavar="S", help="sets image_size (utkf; e.g. 64 on a CPU)"
+    )
+    legacy.add_argument(
+        "--train-size",
+        type=int,
+        metavar="N",
+        help="sets ingest.train_size, overriding the 2021 training-size field (smaller folders)",
     )
     return parser
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -28,6 +29,8 @@ from biv_pipeline.losses import (
 from biv_pipeline.models import check_model_name
 
 PREDICT_BATCH = 8192
+OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
+LR_SCALES: tuple[str, ...] = ("none", "mean_weight")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -50,6 +53,9 @@ class TrainingConfig:
     device: str = "auto"
     amp: bool | str = "auto"
     compile: bool = False
+    optimizer: str = "adam"
+    momentum: float = 0.0
+    lr_scale: str = "none"
 
     def __post_init__(self) -> None:
         check_loss_name(self.loss)
@@ -70,6 +76,52 @@ class TrainingConfig:
             raise ParameterError(f"amp must be auto, true or false; got {self.amp!r}")
         if not isinstance(self.compile, bool):
             raise ParameterError(f"compile must be true or false; got {self.compile!r}")
+        self._check_optimizer()
+
+    def _check_optimizer(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ParameterError(
+                f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
+            )
+        if not (isinstance(self.momentum, int | float) and 0 <= self.momentum < 1):
+            raise ParameterError(f"momentum must be in [0, 1); got {self.momentum!r}")
+        if self.momentum and self.optimizer != "sgd":
+            raise ParameterError(
+                f"momentum applies to optimizer: sgd only; got momentum {self.momentum} with "
+                f"optimizer {self.optimizer} (set momentum: 0)"
+            )
+        if self.lr_scale not in LR_SCALES:
+            raise ParameterError(
+                f"lr_scale must be one of {', '.join(LR_SCALES)}; got {self.lr_scale!r}"
+            )
+        if self.lr_scale == "mean_weight" and self.loss == "iv" and self.epsilon == AUTO:
+            raise ParameterError(
+                "lr_scale: mean_weight needs a numeric epsilon with loss iv (the weights "
+                "1/(variance + epsilon) of every label); got epsilon: auto"
+            )
+
+
+def scaled_learning_rate(config: TrainingConfig, variance: torch.Tensor) -> float:
+    """The learning rate used: ``lr``, or with ``lr_scale: mean_weight`` and loss iv,
+
+    lr / mean_k w_k,  w_k = 1 / (variance_k + epsilon)  over the training labels,
+
+    so that IV's gradients have the scale of MSE's on average. BIV normalises its weights
+    per batch (mean 1), and MSE and cutoff weigh kept labels 1, so their lr is unchanged.
+    """
+    if config.lr_scale != "mean_weight" or config.loss != "iv":
+        return float(config.lr)
+    mean_weight = float((1.0 / (variance.double() + float(config.epsilon))).mean())
+    return float(config.lr) / mean_weight
+
+
+def make_optimizer(
+    config: TrainingConfig, parameters: Iterable[nn.Parameter], lr: float
+) -> torch.optim.Optimizer:
+    """Adam, or plain SGD (with ``momentum``), at learning rate ``lr``."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=lr, momentum=config.momentum)
+    return torch.optim.Adam(parameters, lr=lr)
 
 
 def use_amp(amp: bool | str, device: torch.device) -> bool:
@@ -159,10 +211,11 @@ def fit(
     config: TrainingConfig,
     generator: torch.Generator,
 ) -> pd.DataFrame:
-    """Train ``model`` with Adam; evaluate the test MSE once per epoch.
+    """Train ``model`` with the configured optimiser; evaluate the test MSE once per epoch.
 
     Returns the per-epoch history: train_loss (mean over batches), test_mse, the mean
-    epsilon and Kish effective batch size, and the batches skipped for lack of signal.
+    epsilon and Kish effective batch size, the batches skipped for lack of signal, and the
+    learning rate used (see ``scaled_learning_rate``).
     Raises ``NonFiniteLossError`` naming the epoch and batch if the loss stops being finite.
     """
     device = resolve_device(config.device)
@@ -172,7 +225,8 @@ def fit(
     model.to(device)
     forward = torch.compile(model) if config.compile else model
     train, test = train.to(device), test.to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    lr = scaled_learning_rate(config, train.variance)
+    optimiser = make_optimizer(config, model.parameters(), lr)
     n_rows = len(train.y)
     n_batches = math.ceil(n_rows / config.batch_size)
     history = []
@@ -217,6 +271,7 @@ def fit(
             "epsilon_mean": float(epsilon_sum) / max(n_used, 1),
             "effective_batch_size": float(ess_sum) / max(n_used, 1),
             "skipped_batches": n_batches - n_used,
+            "lr": lr,
         }
         history.append(record)
         epochs.set_postfix(train_loss=record["train_loss"], test_mse=record["test_mse"])

@@ -58,7 +58,7 @@ def test_a_bad_noise_parameter_fails_before_writing_a_version(project: Path, win
 
 
 def test_a_bad_dataset_fails_before_anything_is_written(project: Path) -> None:
-    with pytest.raises(ValueError, match="dataset must be one of synthetic, wine"):
+    with pytest.raises(ValueError, match="dataset must be one of synthetic, utkf, wine, bike"):
         run_kedro(project, dataset="mnist")
     assert not list((project / "data").rglob("*.parquet"))
 

@@ -1,4 +1,4 @@
-"""Nodes of the ingest pipeline: load a registered dataset, split it, standardise it."""
+"""Nodes of the ingest pipeline: load a built-in or declared dataset, split it, standardise it."""
 
 from __future__ import annotations
 
@@ -44,9 +44,13 @@ class IngestConfig:
 
 
 def load_raw_dataset(
-    dataset: str, data_dir: str, image_size: int, ingest: IngestConfig
+    dataset: str, datasets: dict, data_dir: str, image_size: int, ingest: IngestConfig
 ) -> pd.DataFrame:
-    """Load the registered dataset ``dataset`` (features or image keys, label ``y``)."""
+    """Load ``dataset``, built in or declared in ``datasets`` (features or image keys, label ``y``).
+
+    A declared table's ``attrs`` start the provenance: its declaration, rows read and rows
+    dropped for a missing label.
+    """
     options = SourceOptions(
         data_dir=Path(data_dir),
         download=ingest.download,
@@ -58,19 +62,19 @@ def load_raw_dataset(
         decode_workers=ingest.decode_workers or os.cpu_count() or 1,
         max_bad_fraction=ingest.max_bad_fraction,
     )
-    raw = get_dataset(dataset).load(options)
+    raw = get_dataset(dataset, datasets).load(options)
     raw.attrs["data_dir"] = data_dir  # lineage: a train-only run refuses labels from elsewhere
     return raw
 
 
 def split_dataset(
-    raw: pd.DataFrame, dataset: str, ingest: IngestConfig
+    raw: pd.DataFrame, dataset: str, datasets: dict, ingest: IngestConfig
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Seeded train/test split; sizes default to the dataset's registered ones.
+    """Seeded train/test split; sizes default to the dataset's own.
 
     Both splits carry their provenance in ``attrs`` (saved with the parquet files).
     """
-    default_train, default_test = get_dataset(dataset).default_split(len(raw))
+    default_train, default_test = get_dataset(dataset, datasets).default_split(len(raw))
     train, test = split_train_test(
         raw,
         ingest.train_size or default_train,

@@ -16,13 +16,19 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 load_raw_dataset,
-                inputs=["params:dataset", "params:data_dir", "params:image_size", "params:ingest"],
+                inputs=[
+                    "params:dataset",
+                    "params:datasets",
+                    "params:data_dir",
+                    "params:image_size",
+                    "params:ingest",
+                ],
                 outputs="raw_dataset",
                 name="load_raw_dataset",
             ),
             Node(
                 split_dataset,
-                inputs=["raw_dataset", "params:dataset", "params:ingest"],
+                inputs=["raw_dataset", "params:dataset", "params:datasets", "params:ingest"],
                 outputs=["raw_train", "raw_test"],
                 name="split_train_test",
             ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -20,6 +22,7 @@ from biv_pipeline.lineage import INGEST_VERSION, LineageError
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.preprocessing import ROW_INDEX, Normalisation
+from biv_pipeline.serving import ServedModel, input_example, serve_raw
 from biv_pipeline.training import RegressionTensors, TrainingConfig, fit, predict
 
 AUTO = "auto"
@@ -47,6 +50,9 @@ def make_training_config(
     device: str,
     amp: bool | str,
     compile: bool,
+    optimizer: str = "adam",
+    momentum: float = 0.0,
+    lr_scale: str = "none",
 ) -> TrainingConfig:
     """Validate the training parameters and resolve ``auto`` model and lr per dataset."""
     spec = get_dataset(dataset)
@@ -63,6 +69,9 @@ def make_training_config(
         device=device,
         amp=amp,
         compile=compile,
+        optimizer=optimizer,
+        momentum=momentum,
+        lr_scale=lr_scale,
     )
 
 
@@ -151,7 +160,8 @@ def summarise_metrics(
 ) -> dict[str, list[dict[str, float]]]:
     """Per-epoch and final metrics in kedro-mlflow's ``{name: [{step, value}]}`` form.
 
-    test_mse is in normalised label units (as the paper reports); test_rmse_raw in raw units.
+    test_mse is in normalised label units (as the paper reports); test_rmse_raw in raw units;
+    effective_lr is the learning rate after ``lr_scale``.
     """
     scale = Normalisation.from_dict(normalisation).label_scale
     history = history.assign(test_rmse_raw=np.sqrt(history["test_mse"]) * scale)
@@ -168,6 +178,7 @@ def summarise_metrics(
         "final_test_rmse_raw": float(np.sqrt(final_mse) * scale),
         "mean_effective_batch_size": float(history["effective_batch_size"].mean()),
         "skipped_batches": float(history["skipped_batches"].sum()),
+        "effective_lr": float(history["lr"].iloc[-1]),
     }
     last_epoch = int(history["epoch"].iloc[-1])
     metrics.update({name: [{"step": last_epoch, "value": v}] for name, v in final.items()})
@@ -184,12 +195,21 @@ def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure
     axis.set_yscale("log")
     axis.set_xlabel("epoch")
     axis.set_ylabel("normalised label units$^2$")
-    axis.set_title(f"{config.loss} · {config.model} · lr {config.lr:g} · seed {config.seed}")
+    axis.set_title(
+        f"{config.loss} · {config.model} · {config.optimizer} lr {config.lr:g} · seed {config.seed}"
+    )
     axis.legend()
     figure.tight_layout()
     return figure
 
 
-def package_model(model: nn.Module) -> nn.Module:
-    """The trained model in eval mode on the CPU, ready to be logged with the pytorch flavour."""
-    return model.to("cpu").eval()
+def package_model(model: nn.Module, test_split: pd.DataFrame, normalisation: dict) -> ServedModel:
+    """The model to log: raw rows in, raw label units out, on the CPU, with raw example rows.
+
+    Tables get the feature standardisation as a first layer; every model gets the label's
+    inverse standardisation as its last (image networks already take raw uint8 images).
+    """
+    stats = Normalisation.from_dict(normalisation)
+    tabular = IMAGE_KEY not in test_split
+    served = serve_raw(copy.deepcopy(model).to("cpu"), stats, tabular)
+    return ServedModel(served, input_example(test_split, stats) if tabular else None)

@@ -24,6 +24,9 @@ TRAINING_PARAMETERS = [
     "device",
     "amp",
     "compile",
+    "optimizer",
+    "momentum",
+    "lr_scale",
 ]
 
 
@@ -63,7 +66,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 package_model,
-                inputs="trained_model",
+                inputs=["trained_model", "test_split", "normalisation"],
                 outputs="mlflow_model",
                 name="package_model",
             ),

@@ -1,0 +1,23 @@
+"""Hook that makes the tables declared under the ``datasets`` parameter known by name."""
+
+from __future__ import annotations
+
+from kedro.framework.context import KedroContext
+from kedro.framework.hooks import hook_impl
+
+from biv_pipeline.datasets import register_datasets
+
+DATASETS_PARAMETER = "datasets"
+
+
+class DeclaredDatasetsHook:
+    """Register ``params:datasets`` when a context is created (runtime ``--params`` included).
+
+    Nodes that receive the declarations take ``params:datasets``; this covers callers that
+    only know a dataset's name (parameter validation, ``lr: auto``, ``model: auto``).
+    """
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        """Register this run's declarations, replacing those of an earlier session."""
+        register_datasets(context.params.get(DATASETS_PARAMETER))
