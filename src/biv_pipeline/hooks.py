@@ -1,4 +1,8 @@
-"""Project hooks: fail fast on bad parameters, and record the lineage of every training run."""
+"""Project hooks: fail fast on bad parameters, and record the lineage of every training run.
+
+Every ``kedro`` command imports this module (through ``settings.py``), ``kedro --help``
+included: torch, MLflow and the training nodes are imported inside the hooks that use them.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +13,23 @@ from dataclasses import asdict
 from types import TracebackType
 from typing import Any
 
-import mlflow
-import torch
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
 from kedro.validation.exceptions import ParameterValidationError
 
-from biv_pipeline.catalog_io import VERSION_ATTR
 from biv_pipeline.datasets import get_dataset
-from biv_pipeline.errors import MissingDataError, ParameterError
+from biv_pipeline.errors import MissingDataError, NonFiniteLossError, ParameterError
 from biv_pipeline.images import check_image_size
 from biv_pipeline.lineage import INGEST_VERSION, NOISY_TRAIN, pin, plan_versions
 from biv_pipeline.params import flatten
-from biv_pipeline.pipelines.train.nodes import make_training_config
-from biv_pipeline.pipelines.train.pipeline import TRAINING_PARAMETERS
 from biv_pipeline.tracking_contract import (
     INGEST_VERSION_TAG,
     NOISY_TRAIN_VERSION_TAG,
     RUN_NAME_TAG,
     USER_TAG,
 )
-from biv_pipeline.training import NonFiniteLossError
 
 SWEEP_RUNS = "sweep_runs"
 INPUT_ERRORS = (ParameterError, MissingDataError, ParameterValidationError, NonFiniteLossError)
@@ -62,6 +60,10 @@ class EarlyValidationHook:
         if "params:image_size" in inputs:
             check_image_size(parameters["image_size"])
         if "params:loss" in inputs:
+            # the train pipeline is loaded (so torch is) by the time this runs
+            from biv_pipeline.pipelines.train.nodes import make_training_config  # noqa: PLC0415
+            from biv_pipeline.pipelines.train.pipeline import TRAINING_PARAMETERS  # noqa: PLC0415
+
             make_training_config(
                 parameters["dataset"], *(parameters[name] for name in TRAINING_PARAMETERS)
             )
@@ -103,7 +105,14 @@ class LineageHook:
     @hook_impl
     def before_node_run(self, node: Node, catalog: DataCatalog, inputs: dict[str, Any]) -> None:
         """On the training node: set the lineage tags, the run name and the data parameters."""
-        if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs) or mlflow.active_run() is None:
+        if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs):
+            return
+        import mlflow  # noqa: PLC0415 - loaded by then: kedro-mlflow opened the run
+        import torch  # noqa: PLC0415
+
+        from biv_pipeline.catalog_io import VERSION_ATTR  # noqa: PLC0415
+
+        if mlflow.active_run() is None:
             return
         provenance = dict(inputs[NOISY_TRAIN].attrs)
         config = inputs[TRAINING_CONFIG]

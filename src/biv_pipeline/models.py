@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from torchvision.models import resnet18
 
 from biv_pipeline.errors import ParameterError
 
@@ -68,6 +67,9 @@ class ResNet18(nn.Module):
     """torchvision's ResNet-18, randomly initialised (weights=None), with one regression output."""
 
     def __init__(self, input_shape: tuple[int, ...]) -> None:
+        # torchvision.models pulls in torch._dynamo (~1 s): only the runs that use it pay
+        from torchvision.models import resnet18  # noqa: PLC0415
+
         super().__init__()
         self.net = resnet18(weights=None, num_classes=1)
         if input_shape[0] != 3:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.errors import NonFiniteLossError, ParameterError
 from biv_pipeline.losses import (
     AUTO,
     WeightedSquaredLoss,
@@ -31,10 +31,6 @@ from biv_pipeline.models import check_model_name
 PREDICT_BATCH = 8192
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
 LR_SCALES: tuple[str, ...] = ("none", "mean_weight")
-
-
-class NonFiniteLossError(RuntimeError):
-    """Raised when a training loss becomes NaN or infinite."""
 
 
 @dataclass(frozen=True)
