@@ -13,6 +13,7 @@ STARTUP_MODULES = (
     "biv_pipeline.cli",
     "biv_pipeline.pipeline_registry",
     "biv_pipeline.__main__",
+    "biv_pipeline.training_config",  # what parameter validation needs
 )
 
 

@@ -19,7 +19,8 @@ from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
 from kedro.validation.exceptions import ParameterValidationError
 
-from biv_pipeline.datasets import get_dataset
+from biv_pipeline.datasets import get_dataset, register_datasets
+from biv_pipeline.declared_datasets import DATASETS_PARAMETER, raw_parameters
 from biv_pipeline.errors import MissingDataError, NonFiniteLossError, ParameterError
 from biv_pipeline.images import check_image_size
 from biv_pipeline.lineage import INGEST_VERSION, NOISY_TRAIN, pin, plan_versions
@@ -30,8 +31,11 @@ from biv_pipeline.tracking_contract import (
     RUN_NAME_TAG,
     USER_TAG,
 )
+from biv_pipeline.training_config import TRAINING_PARAMETERS, make_training_config
 
 SWEEP_RUNS = "sweep_runs"
+DATASET = "dataset"
+IMAGE_SIZE = "image_size"
 INPUT_ERRORS = (ParameterError, MissingDataError, ParameterValidationError, NonFiniteLossError)
 TRACEBACK_ENV = "BIV_TRACEBACK"
 TRAINING_CONFIG = "training_config"
@@ -40,33 +44,41 @@ logger = logging.getLogger(__name__)
 
 
 class EarlyValidationHook:
-    """Check every parameter a pipeline uses before its first node runs (and before
-    kedro-mlflow opens a run, hence ``tryfirst``).
+    """Check every parameter a run uses before anything heavy is loaded or written.
 
-    Kedro validates the dataclass-typed blocks (``ingest``, ``noise``) itself when it builds
-    the catalog; this covers the dataset name, the image size, the top-level training
-    parameters and the sweep a report reads.
+    The checks that need nothing but the parameters (dataset name, image size, the top-level
+    training parameters) run when the context is created: before the pipelines, hence torch,
+    are imported, so ``--params loss=bvi`` is named in the time Kedro takes to start. Kedro
+    validates the dataclass-typed blocks (``ingest``, ``noise``) itself when it builds the
+    catalog; before the first node (and before kedro-mlflow opens a run, hence ``tryfirst``)
+    the device is checked against the hardware and the sweep a report reads is looked up.
     """
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        """Raise a one-line reason naming the bad parameter, before the pipelines load."""
+        parameters = raw_parameters(context)
+        declarations = parameters.get(DATASETS_PARAMETER)
+        if DATASET in parameters:
+            get_dataset(parameters[DATASET], declarations)
+        if IMAGE_SIZE in parameters:
+            check_image_size(parameters[IMAGE_SIZE])
+        if {DATASET, *TRAINING_PARAMETERS} <= parameters.keys():
+            register_datasets(declarations)  # `lr: auto` resolves through the registry
+            make_training_config(
+                parameters[DATASET], *(parameters[name] for name in TRAINING_PARAMETERS)
+            )
 
     @hook_impl(tryfirst=True)
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
     ) -> None:
-        """Raise a one-line reason naming the bad parameter, before any data is written."""
+        """Check what needs the hardware or the tracking store, before any data is written."""
         inputs = pipeline.inputs()
-        parameters = catalog.load("parameters")
-        if "params:dataset" in inputs:
-            get_dataset(parameters["dataset"])
-        if "params:image_size" in inputs:
-            check_image_size(parameters["image_size"])
-        if "params:loss" in inputs:
-            # the train pipeline is loaded (so torch is) by the time this runs
-            from biv_pipeline.pipelines.train.nodes import make_training_config  # noqa: PLC0415
-            from biv_pipeline.pipelines.train.pipeline import TRAINING_PARAMETERS  # noqa: PLC0415
+        if "params:device" in inputs:
+            from biv_pipeline.training import resolve_device  # noqa: PLC0415 - torch is loaded
 
-            make_training_config(
-                parameters["dataset"], *(parameters[name] for name in TRAINING_PARAMETERS)
-            )
+            resolve_device(catalog.load("params:device"))
         if SWEEP_RUNS in inputs:
             catalog.get(SWEEP_RUNS).check()
 

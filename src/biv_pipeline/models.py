@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.training_config import check_model_name
 
 VANILLA_ANN_WIDTHS: tuple[int, ...] = (100, 50, 20, 10)
 VANILLA_CNN_CHANNELS: tuple[int, ...] = (10, 20, 32, 64, 128, 256)
@@ -107,12 +107,6 @@ MODELS: dict[str, ModelBuilder] = {
     "vanilla_cnn": VanillaCNN,
     "resnet18": ResNet18,
 }
-
-
-def check_model_name(name: str) -> None:
-    """name is a registered model (``auto`` is resolved per dataset before this)."""
-    if name not in MODELS:
-        raise ParameterError(f"model must be one of auto, {', '.join(MODELS)}; got {name!r}")
 
 
 def build_model(name: str, input_shape: tuple[int, ...]) -> nn.Module:
