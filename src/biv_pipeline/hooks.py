@@ -26,10 +26,14 @@ from biv_pipeline.images import check_image_size
 from biv_pipeline.lineage import INGEST_VERSION, NOISY_TRAIN, pin, plan_versions
 from biv_pipeline.params import flatten
 from biv_pipeline.tracking_contract import (
+    FINAL_METRIC,
+    FINAL_RMSE_METRIC,
     INGEST_VERSION_TAG,
     NOISY_TRAIN_VERSION_TAG,
     RUN_NAME_TAG,
+    SWEEP_TAG,
     USER_TAG,
+    training_run_name,
 )
 from biv_pipeline.training_config import TRAINING_PARAMETERS, make_training_config
 
@@ -39,6 +43,8 @@ IMAGE_SIZE = "image_size"
 INPUT_ERRORS = (ParameterError, MissingDataError, ParameterValidationError, NonFiniteLossError)
 TRACEBACK_ENV = "BIV_TRACEBACK"
 TRAINING_CONFIG = "training_config"
+TRAINING_METRICS = "training_metrics"
+MLFLOW_UI_HINT = "kedro mlflow ui"
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +137,7 @@ class LineageHook:
         tags = {
             NOISY_TRAIN_VERSION_TAG: provenance.pop(VERSION_ATTR),
             INGEST_VERSION_TAG: provenance.get(INGEST_VERSION),
-            RUN_NAME_TAG: f"{provenance['dataset']}-{config.loss}",
+            RUN_NAME_TAG: training_run_name(provenance["dataset"], config.loss),
         }
         user_tag = catalog.load("params:tag")
         if user_tag is not None:
@@ -172,3 +178,79 @@ class ConciseErrorsHook:
 
         concise.concise = True  # type: ignore[attr-defined]
         sys.excepthook = concise
+
+
+class RunSummaryHook:
+    """At the end of a training run, print one block: what was trained, how it scored, where
+    it went (the save version of its files, the MLflow run) and how to look at it."""
+
+    def __init__(self) -> None:
+        self._summary: dict[str, str] = {}
+        self._quiet = False
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], catalog: DataCatalog) -> None:
+        """Forget the previous run's summary (one hook object serves every session)."""
+        self._summary = {"outputs": f"data/*/<dataset>/*/{run_params['run_id']}/"}
+        # a sweep reports each trial in one line of its own
+        self._quiet = SWEEP_TAG in (catalog.load("parameters").get("run_tags") or {})
+
+    @hook_impl
+    def before_node_run(self, node: Node, inputs: dict[str, Any]) -> None:
+        """On the training node: note the dataset, loss and labels it trains on."""
+        if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs):
+            return
+        from biv_pipeline.catalog_io import VERSION_ATTR  # noqa: PLC0415 - loaded by then
+
+        attrs, config = inputs[NOISY_TRAIN].attrs, inputs[TRAINING_CONFIG]
+        dataset = str(attrs.get("dataset"))
+        self._summary.update(
+            dataset=dataset,
+            loss=config.loss,
+            noisy_train=str(attrs.get(VERSION_ATTR)),
+            outputs=self._summary.get("outputs", "").replace("<dataset>", dataset),
+        )
+        run_id = _active_mlflow_run_id()
+        if run_id is not None:
+            self._summary["mlflow_run"] = f"{training_run_name(dataset, config.loss)} ({run_id})"
+
+    @hook_impl
+    def after_node_run(self, outputs: dict[str, Any]) -> None:
+        """On the metrics node: note the final clean test MSE and raw RMSE."""
+        metrics = outputs.get(TRAINING_METRICS)
+        if metrics is not None:
+            self._summary["test_mse"] = f"{metrics[FINAL_METRIC][-1]['value']:.4g}"
+            self._summary["test_rmse_raw"] = f"{metrics[FINAL_RMSE_METRIC][-1]['value']:.4g}"
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        """Print the block if this run trained a model."""
+        if "test_mse" in self._summary and not self._quiet:
+            print(format_summary(self._summary))
+
+
+def _active_mlflow_run_id() -> str | None:
+    """The id of the MLflow run kedro-mlflow opened, if MLflow is loaded and one is."""
+    mlflow = sys.modules.get("mlflow")
+    run = mlflow.active_run() if mlflow is not None else None
+    return run.info.run_id if run is not None else None
+
+
+SUMMARY_LINES = (
+    ("dataset", "dataset"),
+    ("loss", "loss"),
+    ("test_mse", "final test MSE (clean labels, normalised units)"),
+    ("test_rmse_raw", "final test RMSE (raw label units)"),
+    ("noisy_train", "noisy_train version"),
+    ("outputs", "files"),
+    ("mlflow_run", "MLflow run"),
+)
+
+
+def format_summary(summary: dict[str, str]) -> str:
+    """The end-of-run block: one ``label: value`` line per known item, then the UI hint."""
+    width = max(len(label) for _, label in SUMMARY_LINES)
+    lines = [f"{label:<{width}}  {summary[key]}" for key, label in SUMMARY_LINES if key in summary]
+    lines.append(f"{'browse runs':<{width}}  {MLFLOW_UI_HINT}")
+    rule = "-" * max(len(line) for line in lines)
+    return "\n".join([rule, *lines, rule])
