@@ -126,7 +126,6 @@ class LineageHook:
         if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs):
             return
         import mlflow  # noqa: PLC0415 - loaded by then: kedro-mlflow opened the run
-        import torch  # noqa: PLC0415
 
         from biv_pipeline.catalog_io import VERSION_ATTR  # noqa: PLC0415
 
@@ -149,7 +148,8 @@ class LineageHook:
                 {
                     "data": provenance,
                     "train": asdict(config),
-                    "runtime": {"torch_threads": torch.get_num_threads()},
+                    # what train_model sets (biv_pipeline.training.torch_threads)
+                    "runtime": {"torch_threads": config.threads},
                 }
             )
         )

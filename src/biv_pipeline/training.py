@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -21,6 +22,17 @@ from biv_pipeline.losses import AUTO, WeightedSquaredLoss, kish_effective_sample
 from biv_pipeline.training_config import TrainingConfig, check_device_name
 
 PREDICT_BATCH = 8192
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(count)``, then restore the previous count."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def scaled_learning_rate(config: TrainingConfig, variance: torch.Tensor) -> float:

@@ -23,7 +23,7 @@ from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.preprocessing import ROW_INDEX, Normalisation
 from biv_pipeline.serving import ServedModel, input_example, serve_raw
-from biv_pipeline.training import RegressionTensors, fit, predict
+from biv_pipeline.training import RegressionTensors, fit, predict, torch_threads
 from biv_pipeline.training_config import TrainingConfig
 
 SHOWN_ROWS = 5  # rows named in a lineage error
@@ -95,7 +95,8 @@ def train_model(
         model = _build_network(config, train.x)
     generator = torch.Generator().manual_seed(config.seed)
     loss_fn = make_loss(config.loss, config.epsilon, config.ess_ratio, config.cutoff)
-    history = fit(model, loss_fn, train, test, config, generator)
+    with torch_threads(config.threads):
+        history = fit(model, loss_fn, train, test, config, generator)
     return model, history
 
 
