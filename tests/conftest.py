@@ -21,6 +21,10 @@ DATA_LAYERS = (
     "08_reporting",
 )
 
+# A test that needs one of these runs a real Kedro project (sessions, the CLI, a notebook) or
+# a script in a subprocess: it belongs to the slow tier (`pytest -m "not slow"` skips it).
+SLOW_FIXTURES = frozenset({"project", "smoke"})
+
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -46,3 +50,10 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (tmp_path / "data" / layer).mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that uses a fixture of ``SLOW_FIXTURES``, directly or not."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -157,3 +157,9 @@ def test_a_bad_declaration_names_the_setting(tmp_path: Path, block: dict, messag
     (tmp_path / "t.csv").write_text("a,colour,y2\n1,red,1.0\n")
     with pytest.raises((ParameterError, FileNotFoundError), match=message):
         load("t", tmp_path, {"t": {"kind": "csv", **block}})
+
+
+def test_the_synthetic_split_scales_with_the_samples_generated() -> None:
+    split = get_dataset("synthetic").default_split
+    assert split(5000) == (4000, 1000)  # the original's sizes at the default 5000 rows
+    assert split(600) == (480, 120)

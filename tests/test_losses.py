@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from biv_pipeline.losses import (
-    LOSSES,
     BIVLoss,
     CutoffMSELoss,
     IVLoss,
@@ -15,6 +14,7 @@ from biv_pipeline.losses import (
     kish_effective_sample_size,
     make_loss,
 )
+from biv_pipeline.training_config import LOSSES
 
 B = 64
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import replace
 
 import pytest
 import torch
 
+from biv_pipeline.errors import ParameterError
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import build_model
 from biv_pipeline.training import (
@@ -19,8 +21,15 @@ from biv_pipeline.training import (
     mean_squared_error,
     resolve_device,
     scaled_learning_rate,
+    torch_threads,
 )
+from biv_pipeline.training_config import make_training_config
 
+TRAINING = {  # the top-level training parameters, as in conf/base/parameters_train.yml
+    "loss": "biv", "epsilon": 0.5, "ess_ratio": 0.5, "cutoff": 1.0, "model": "auto",
+    "epochs": 1, "batch_size": 64, "lr": "auto", "seed": 0, "device": "cpu", "amp": "auto",
+    "compile": False,
+}  # fmt: skip
 CONFIG = TrainingConfig(loss="biv", epochs=5, batch_size=64, lr=1e-2, device="cpu")
 
 
@@ -180,3 +189,19 @@ def test_sgd_training_records_the_scaled_lr_and_learns() -> None:
     _, history = train(config, data)
     assert history["lr"].iloc[-1] == pytest.approx(scaled_learning_rate(config, data.variance))
     assert history["test_mse"].iloc[-1] < history["test_mse"].iloc[0]
+
+
+def test_threads_apply_to_the_block_and_are_restored() -> None:
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def test_auto_threads_is_one_for_the_tabular_network_only() -> None:
+    tabular = make_training_config("synthetic", **{**TRAINING, "threads": "auto"})
+    faces = make_training_config("utkf", **{**TRAINING, "threads": "auto"})
+    assert tabular.threads == 1
+    assert faces.threads == len(os.sched_getaffinity(0))
+    with pytest.raises(ParameterError, match="threads must be an integer >= 1 or auto; got 0"):
+        make_training_config("synthetic", **{**TRAINING, "threads": 0})

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 
 from biv_pipeline.datasets import register_datasets
 
 DATASETS_PARAMETER = "datasets"
+
+
+def raw_parameters(context: KedroContext) -> dict[str, Any]:
+    """The run's parameters (``--params`` included) as configured, without loading pipelines.
+
+    ``context.params`` validates them against the type hints of every registered pipeline's
+    nodes, which imports all of them (torch and MLflow included) before anything is checked.
+    """
+    return context.config_loader["parameters"]
 
 
 class DeclaredDatasetsHook:
@@ -20,4 +31,4 @@ class DeclaredDatasetsHook:
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         """Register this run's declarations, replacing those of an earlier session."""
-        register_datasets(context.params.get(DATASETS_PARAMETER))
+        register_datasets(raw_parameters(context).get(DATASETS_PARAMETER))

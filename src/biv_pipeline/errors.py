@@ -7,3 +7,7 @@ class ParameterError(ValueError):
 
 class MissingDataError(FileNotFoundError):
     """Data a run needs is not where it should be; the message says how to provide it."""
+
+
+class NonFiniteLossError(RuntimeError):
+    """A training loss became NaN or infinite; the message says where (epoch, batch)."""

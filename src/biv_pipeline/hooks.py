@@ -1,4 +1,8 @@
-"""Project hooks: fail fast on bad parameters, and record the lineage of every training run."""
+"""Project hooks: fail fast on bad parameters, and record the lineage of every training run.
+
+Every ``kedro`` command imports this module (through ``settings.py``), ``kedro --help``
+included: torch, MLflow and the training nodes are imported inside the hooks that use them.
+"""
 
 from __future__ import annotations
 
@@ -9,62 +13,78 @@ from dataclasses import asdict
 from types import TracebackType
 from typing import Any
 
-import mlflow
-import torch
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
 from kedro.validation.exceptions import ParameterValidationError
 
-from biv_pipeline.catalog_io import VERSION_ATTR
-from biv_pipeline.datasets import get_dataset
-from biv_pipeline.errors import MissingDataError, ParameterError
+from biv_pipeline.datasets import get_dataset, register_datasets
+from biv_pipeline.declared_datasets import DATASETS_PARAMETER, raw_parameters
+from biv_pipeline.errors import MissingDataError, NonFiniteLossError, ParameterError
 from biv_pipeline.images import check_image_size
 from biv_pipeline.lineage import INGEST_VERSION, NOISY_TRAIN, pin, plan_versions
 from biv_pipeline.params import flatten
-from biv_pipeline.pipelines.train.nodes import make_training_config
-from biv_pipeline.pipelines.train.pipeline import TRAINING_PARAMETERS
 from biv_pipeline.tracking_contract import (
+    FINAL_METRIC,
+    FINAL_RMSE_METRIC,
     INGEST_VERSION_TAG,
     NOISY_TRAIN_VERSION_TAG,
     RUN_NAME_TAG,
+    SWEEP_TAG,
     USER_TAG,
+    training_run_name,
 )
-from biv_pipeline.training import NonFiniteLossError
+from biv_pipeline.training_config import TRAINING_PARAMETERS, make_training_config
 
 SWEEP_RUNS = "sweep_runs"
+DATASET = "dataset"
+IMAGE_SIZE = "image_size"
 INPUT_ERRORS = (ParameterError, MissingDataError, ParameterValidationError, NonFiniteLossError)
 TRACEBACK_ENV = "BIV_TRACEBACK"
 TRAINING_CONFIG = "training_config"
+TRAINING_METRICS = "training_metrics"
+MLFLOW_UI_HINT = "kedro mlflow ui"
 
 logger = logging.getLogger(__name__)
 
 
 class EarlyValidationHook:
-    """Check every parameter a pipeline uses before its first node runs (and before
-    kedro-mlflow opens a run, hence ``tryfirst``).
+    """Check every parameter a run uses before anything heavy is loaded or written.
 
-    Kedro validates the dataclass-typed blocks (``ingest``, ``noise``) itself when it builds
-    the catalog; this covers the dataset name, the image size, the top-level training
-    parameters and the sweep a report reads.
+    The checks that need nothing but the parameters (dataset name, image size, the top-level
+    training parameters) run when the context is created: before the pipelines, hence torch,
+    are imported, so ``--params loss=bvi`` is named in the time Kedro takes to start. Kedro
+    validates the dataclass-typed blocks (``ingest``, ``noise``) itself when it builds the
+    catalog; before the first node (and before kedro-mlflow opens a run, hence ``tryfirst``)
+    the device is checked against the hardware and the sweep a report reads is looked up.
     """
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        """Raise a one-line reason naming the bad parameter, before the pipelines load."""
+        parameters = raw_parameters(context)
+        declarations = parameters.get(DATASETS_PARAMETER)
+        if DATASET in parameters:
+            get_dataset(parameters[DATASET], declarations)
+        if IMAGE_SIZE in parameters:
+            check_image_size(parameters[IMAGE_SIZE])
+        if {DATASET, *TRAINING_PARAMETERS} <= parameters.keys():
+            register_datasets(declarations)  # `lr: auto` resolves through the registry
+            make_training_config(
+                parameters[DATASET], *(parameters[name] for name in TRAINING_PARAMETERS)
+            )
 
     @hook_impl(tryfirst=True)
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
     ) -> None:
-        """Raise a one-line reason naming the bad parameter, before any data is written."""
+        """Check what needs the hardware or the tracking store, before any data is written."""
         inputs = pipeline.inputs()
-        parameters = catalog.load("parameters")
-        if "params:dataset" in inputs:
-            get_dataset(parameters["dataset"])
-        if "params:image_size" in inputs:
-            check_image_size(parameters["image_size"])
-        if "params:loss" in inputs:
-            make_training_config(
-                parameters["dataset"], *(parameters[name] for name in TRAINING_PARAMETERS)
-            )
+        if "params:device" in inputs:
+            from biv_pipeline.training import resolve_device  # noqa: PLC0415 - torch is loaded
+
+            resolve_device(catalog.load("params:device"))
         if SWEEP_RUNS in inputs:
             catalog.get(SWEEP_RUNS).check()
 
@@ -103,14 +123,20 @@ class LineageHook:
     @hook_impl
     def before_node_run(self, node: Node, catalog: DataCatalog, inputs: dict[str, Any]) -> None:
         """On the training node: set the lineage tags, the run name and the data parameters."""
-        if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs) or mlflow.active_run() is None:
+        if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs):
+            return
+        import mlflow  # noqa: PLC0415 - loaded by then: kedro-mlflow opened the run
+
+        from biv_pipeline.catalog_io import VERSION_ATTR  # noqa: PLC0415
+
+        if mlflow.active_run() is None:
             return
         provenance = dict(inputs[NOISY_TRAIN].attrs)
         config = inputs[TRAINING_CONFIG]
         tags = {
             NOISY_TRAIN_VERSION_TAG: provenance.pop(VERSION_ATTR),
             INGEST_VERSION_TAG: provenance.get(INGEST_VERSION),
-            RUN_NAME_TAG: f"{provenance['dataset']}-{config.loss}",
+            RUN_NAME_TAG: training_run_name(provenance["dataset"], config.loss),
         }
         user_tag = catalog.load("params:tag")
         if user_tag is not None:
@@ -122,7 +148,8 @@ class LineageHook:
                 {
                     "data": provenance,
                     "train": asdict(config),
-                    "runtime": {"torch_threads": torch.get_num_threads()},
+                    # what train_model sets (biv_pipeline.training.torch_threads)
+                    "runtime": {"torch_threads": config.threads},
                 }
             )
         )
@@ -151,3 +178,79 @@ class ConciseErrorsHook:
 
         concise.concise = True  # type: ignore[attr-defined]
         sys.excepthook = concise
+
+
+class RunSummaryHook:
+    """At the end of a training run, print one block: what was trained, how it scored, where
+    it went (the save version of its files, the MLflow run) and how to look at it."""
+
+    def __init__(self) -> None:
+        self._summary: dict[str, str] = {}
+        self._quiet = False
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], catalog: DataCatalog) -> None:
+        """Forget the previous run's summary (one hook object serves every session)."""
+        self._summary = {"outputs": f"data/*/<dataset>/*/{run_params['run_id']}/"}
+        # a sweep reports each trial in one line of its own
+        self._quiet = SWEEP_TAG in (catalog.load("parameters").get("run_tags") or {})
+
+    @hook_impl
+    def before_node_run(self, node: Node, inputs: dict[str, Any]) -> None:
+        """On the training node: note the dataset, loss and labels it trains on."""
+        if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs):
+            return
+        from biv_pipeline.catalog_io import VERSION_ATTR  # noqa: PLC0415 - loaded by then
+
+        attrs, config = inputs[NOISY_TRAIN].attrs, inputs[TRAINING_CONFIG]
+        dataset = str(attrs.get("dataset"))
+        self._summary.update(
+            dataset=dataset,
+            loss=config.loss,
+            noisy_train=str(attrs.get(VERSION_ATTR)),
+            outputs=self._summary.get("outputs", "").replace("<dataset>", dataset),
+        )
+        run_id = _active_mlflow_run_id()
+        if run_id is not None:
+            self._summary["mlflow_run"] = f"{training_run_name(dataset, config.loss)} ({run_id})"
+
+    @hook_impl
+    def after_node_run(self, outputs: dict[str, Any]) -> None:
+        """On the metrics node: note the final clean test MSE and raw RMSE."""
+        metrics = outputs.get(TRAINING_METRICS)
+        if metrics is not None:
+            self._summary["test_mse"] = f"{metrics[FINAL_METRIC][-1]['value']:.4g}"
+            self._summary["test_rmse_raw"] = f"{metrics[FINAL_RMSE_METRIC][-1]['value']:.4g}"
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        """Print the block if this run trained a model."""
+        if "test_mse" in self._summary and not self._quiet:
+            print(format_summary(self._summary))
+
+
+def _active_mlflow_run_id() -> str | None:
+    """The id of the MLflow run kedro-mlflow opened, if MLflow is loaded and one is."""
+    mlflow = sys.modules.get("mlflow")
+    run = mlflow.active_run() if mlflow is not None else None
+    return run.info.run_id if run is not None else None
+
+
+SUMMARY_LINES = (
+    ("dataset", "dataset"),
+    ("loss", "loss"),
+    ("test_mse", "final test MSE (clean labels, normalised units)"),
+    ("test_rmse_raw", "final test RMSE (raw label units)"),
+    ("noisy_train", "noisy_train version"),
+    ("outputs", "files"),
+    ("mlflow_run", "MLflow run"),
+)
+
+
+def format_summary(summary: dict[str, str]) -> str:
+    """The end-of-run block: one ``label: value`` line per known item, then the UI hint."""
+    width = max(len(label) for _, label in SUMMARY_LINES)
+    lines = [f"{label:<{width}}  {summary[key]}" for key, label in SUMMARY_LINES if key in summary]
+    lines.append(f"{'browse runs':<{width}}  {MLFLOW_UI_HINT}")
+    rule = "-" * max(len(line) for line in lines)
+    return "\n".join([rule, *lines, rule])

@@ -17,9 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-from torchvision.io import ImageReadMode, decode_jpeg, read_file
-from torchvision.transforms.v2.functional import resize
 from tqdm.auto import tqdm
 
 from biv_pipeline.errors import MissingDataError, ParameterError
@@ -85,6 +82,11 @@ def folder_fingerprint(folder: Path, names: list[str], image_size: int) -> str:
 
 
 def _decode_one(path: Path, image_size: int, expected_hw: tuple[int, int]) -> np.ndarray | None:
+    # torchvision is imported where images are decoded: every `kedro` command imports
+    # this module (through the dataset registry), few decode images
+    from torchvision.io import ImageReadMode, decode_jpeg, read_file  # noqa: PLC0415
+    from torchvision.transforms.v2.functional import resize  # noqa: PLC0415
+
     try:
         image = decode_jpeg(read_file(str(path)), mode=ImageReadMode.UNCHANGED)
     except RuntimeError:
@@ -118,6 +120,8 @@ def _decode_into(
 
 def _reference_size(paths: list[Path]) -> tuple[int, int]:
     """Height and width of the first image that decodes (all others must match it)."""
+    from torchvision.io import decode_jpeg, read_file  # noqa: PLC0415 - see _decode_one
+
     for path in paths:
         try:
             return tuple(decode_jpeg(read_file(str(path))).shape[1:])
@@ -134,6 +138,8 @@ def decode_folder(
     Returns the mask of the images that decoded and matched the expected height and width,
     those of the first file that decodes (UTKFace: 200 x 200); the others stay zero.
     """
+    import torch  # noqa: PLC0415 - see _decode_one
+
     paths = [folder / name for name in files]
     expected_hw = _reference_size(paths)
     shape = (len(paths), 3, image_size, image_size)

@@ -14,10 +14,14 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.training_config import (
+    AUTO,
+    check_cutoff,
+    check_epsilon,
+    check_ess_ratio,
+    check_loss_name,
+)
 
-LOSSES: tuple[str, ...] = ("mse", "iv", "biv", "cutoff")
-AUTO = "auto"
 BISECTION_STEPS = 40
 
 
@@ -26,32 +30,6 @@ class BatchWeights(NamedTuple):
 
     weights: torch.Tensor
     epsilon: torch.Tensor
-
-
-def check_epsilon(epsilon: float | str) -> None:
-    """epsilon is a number >= 0 or ``auto``."""
-    if epsilon != AUTO and not (
-        isinstance(epsilon, int | float) and not isinstance(epsilon, bool) and epsilon >= 0
-    ):
-        raise ParameterError(f"epsilon must be a number >= 0 or 'auto'; got {epsilon!r}")
-
-
-def check_ess_ratio(ess_ratio: float) -> None:
-    """ess_ratio is a fraction in (0, 1)."""
-    if not (isinstance(ess_ratio, int | float) and 0 < ess_ratio < 1):
-        raise ParameterError(f"ess_ratio must be in (0, 1); got {ess_ratio!r}")
-
-
-def check_cutoff(cutoff: float) -> None:
-    """cutoff is a variance threshold > 0."""
-    if not (isinstance(cutoff, int | float) and cutoff > 0):
-        raise ParameterError(f"cutoff must be a number > 0; got {cutoff!r}")
-
-
-def check_loss_name(name: str) -> None:
-    """name is one of ``LOSSES``."""
-    if name not in LOSSES:
-        raise ParameterError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
 
 
 def check_shapes(pred: torch.Tensor, target: torch.Tensor, variance: torch.Tensor) -> None:

@@ -6,9 +6,8 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from torchvision.models import resnet18
 
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.training_config import check_model_name
 
 VANILLA_ANN_WIDTHS: tuple[int, ...] = (100, 50, 20, 10)
 VANILLA_CNN_CHANNELS: tuple[int, ...] = (10, 20, 32, 64, 128, 256)
@@ -68,6 +67,9 @@ class ResNet18(nn.Module):
     """torchvision's ResNet-18, randomly initialised (weights=None), with one regression output."""
 
     def __init__(self, input_shape: tuple[int, ...]) -> None:
+        # torchvision.models pulls in torch._dynamo (~1 s): only the runs that use it pay
+        from torchvision.models import resnet18  # noqa: PLC0415
+
         super().__init__()
         self.net = resnet18(weights=None, num_classes=1)
         if input_shape[0] != 3:
@@ -105,12 +107,6 @@ MODELS: dict[str, ModelBuilder] = {
     "vanilla_cnn": VanillaCNN,
     "resnet18": ResNet18,
 }
-
-
-def check_model_name(name: str) -> None:
-    """name is a registered model (``auto`` is resolved per dataset before this)."""
-    if name not in MODELS:
-        raise ParameterError(f"model must be one of auto, {', '.join(MODELS)}; got {name!r}")
 
 
 def build_model(name: str, input_shape: tuple[int, ...]) -> nn.Module:

@@ -1,11 +1,22 @@
 """Project settings (Kedro defaults apart from the hooks below)."""
 
+from biv_pipeline.console import quiet_third_party_warnings, set_framework_log_level
 from biv_pipeline.declared_datasets import DeclaredDatasetsHook
-from biv_pipeline.hooks import ConciseErrorsHook, EarlyValidationHook, LineageHook
+from biv_pipeline.hooks import ConciseErrorsHook, EarlyValidationHook, LineageHook, RunSummaryHook
+
+# Kedro applies conf/logging.yml before it imports this module: the levels set here stand.
+quiet_third_party_warnings()
+set_framework_log_level()
 
 # kedro-mlflow registers its own hooks through its entry point. Kedro calls the hooks of one
 # event last-registered first: parameters are validated before the lineage is resolved.
-HOOKS = (DeclaredDatasetsHook(), LineageHook(), EarlyValidationHook(), ConciseErrorsHook())
+HOOKS = (
+    RunSummaryHook(),
+    DeclaredDatasetsHook(),
+    LineageHook(),
+    EarlyValidationHook(),
+    ConciseErrorsHook(),
+)
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

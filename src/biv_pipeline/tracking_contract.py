@@ -46,8 +46,14 @@ PLANNED_SEEDS_TAG = "planned_seeds"  # the seeds the sweep was asked for, comma-
 # Metrics.
 FINAL_METRIC = "final_test_mse"
 EFFECTIVE_BATCH_METRIC = "mean_effective_batch_size"
-FINAL_METRICS = (FINAL_METRIC, "final_test_rmse_raw", EFFECTIVE_BATCH_METRIC, "skipped_batches")
+FINAL_RMSE_METRIC = "final_test_rmse_raw"
+FINAL_METRICS = (FINAL_METRIC, FINAL_RMSE_METRIC, EFFECTIVE_BATCH_METRIC, "skipped_batches")
 HISTORY_METRIC = "test_mse"
+
+
+def training_run_name(dataset: str, loss: str) -> str:
+    """The MLflow run name of a training run: ``<dataset>-<loss>``, e.g. ``wine-biv``."""
+    return f"{dataset}-{loss}"
 
 
 def is_done(status: str, final_metric: float | None) -> bool:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,89 +17,22 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from biv_pipeline.errors import ParameterError
-from biv_pipeline.losses import (
-    AUTO,
-    WeightedSquaredLoss,
-    check_cutoff,
-    check_epsilon,
-    check_ess_ratio,
-    check_loss_name,
-    kish_effective_sample_size,
-)
-from biv_pipeline.models import check_model_name
+from biv_pipeline.errors import NonFiniteLossError, ParameterError
+from biv_pipeline.losses import AUTO, WeightedSquaredLoss, kish_effective_sample_size
+from biv_pipeline.training_config import TrainingConfig, check_device_name
 
 PREDICT_BATCH = 8192
-OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
-LR_SCALES: tuple[str, ...] = ("none", "mean_weight")
 
 
-class NonFiniteLossError(RuntimeError):
-    """Raised when a training loss becomes NaN or infinite."""
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    """The training parameters (see ``conf/base/parameters_train.yml``), validated."""
-
-    loss: str = "biv"
-    epsilon: float | str = 0.5
-    ess_ratio: float = 0.5
-    cutoff: float = 1.0
-    model: str = "vanilla_ann"
-    epochs: int = 20
-    batch_size: int = 256
-    lr: float = 1e-2
-    seed: int = 0
-    device: str = "auto"
-    amp: bool | str = "auto"
-    compile: bool = False
-    optimizer: str = "adam"
-    momentum: float = 0.0
-    lr_scale: str = "none"
-
-    def __post_init__(self) -> None:
-        check_loss_name(self.loss)
-        check_epsilon(self.epsilon)
-        check_ess_ratio(self.ess_ratio)
-        check_cutoff(self.cutoff)
-        check_model_name(self.model)
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ParameterError(f"{name} must be a positive integer; got {value!r}")
-        if not (isinstance(self.lr, int | float) and self.lr > 0):
-            raise ParameterError(f"lr must be a number > 0 or auto; got {self.lr!r}")
-        if not isinstance(self.seed, int):
-            raise ParameterError(f"seed must be an integer; got {self.seed!r}")
-        resolve_device(self.device)
-        if self.amp not in (True, False, AUTO):
-            raise ParameterError(f"amp must be auto, true or false; got {self.amp!r}")
-        if not isinstance(self.compile, bool):
-            raise ParameterError(f"compile must be true or false; got {self.compile!r}")
-        self._check_optimizer()
-
-    def _check_optimizer(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ParameterError(
-                f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
-            )
-        if not (isinstance(self.momentum, int | float) and 0 <= self.momentum < 1):
-            raise ParameterError(f"momentum must be in [0, 1); got {self.momentum!r}")
-        if self.momentum and self.optimizer != "sgd":
-            raise ParameterError(
-                f"momentum applies to optimizer: sgd only; got momentum {self.momentum} with "
-                f"optimizer {self.optimizer} (set momentum: 0)"
-            )
-        if self.lr_scale not in LR_SCALES:
-            raise ParameterError(
-                f"lr_scale must be one of {', '.join(LR_SCALES)}; got {self.lr_scale!r}"
-            )
-        if self.lr_scale == "mean_weight" and self.loss == "iv" and self.epsilon == AUTO:
-            raise ParameterError(
-                "lr_scale: mean_weight needs a numeric epsilon with loss iv (the weights "
-                "1/(variance + epsilon) of every label); got epsilon: auto"
-            )
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(count)``, then restore the previous count."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def scaled_learning_rate(config: TrainingConfig, variance: torch.Tensor) -> float:
@@ -131,14 +65,10 @@ def use_amp(amp: bool | str, device: torch.device) -> bool:
 
 def resolve_device(spec: str) -> torch.device:
     """``auto`` -> cuda if available else cpu; ``cpu``, ``cuda`` and ``cuda:N`` are accepted."""
-    if spec == "auto":
+    check_device_name(spec)
+    if spec == AUTO:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(spec)
-    except (RuntimeError, TypeError) as error:
-        raise ParameterError(f"device must be auto, cpu, cuda or cuda:N; got {spec!r}") from error
-    if device.type not in ("cpu", "cuda"):
-        raise ParameterError(f"device must be auto, cpu, cuda or cuda:N; got {spec!r}")
+    device = torch.device(spec)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ParameterError(f"device {spec!r} was asked for but CUDA is not available here")
     return device

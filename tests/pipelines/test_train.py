@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import mlflow
@@ -15,12 +16,24 @@ from tests.pipelines.conftest import (
 )
 
 
-def test_two_losses_train_on_the_same_noisy_version(project: Path, wine_params) -> None:
+def test_two_losses_train_on_the_same_noisy_version(
+    project: Path, wine_params, capsys: pytest.CaptureFixture[str]
+) -> None:
     run_kedro(project, ["ingest", "noise"], **wine_params)
+    assert "final test MSE" not in capsys.readouterr().out  # no model, no summary
     (version,) = noisy_versions(project, "wine")
+    summaries = []
     for loss in ("biv", "mse"):
         run_kedro(project, ["train"], **wine_params, **QUICK_TRAINING, loss=loss)
+        summaries.append(capsys.readouterr().out)
     runs = training_runs(project)
+    for summary, (_, run) in zip(summaries, runs.sort_values("start_time").iterrows(), strict=True):
+        name, run_id = run["tags.mlflow.runName"], run["run_id"]
+        assert re.search(rf"^MLflow run +{name} \({run_id}\)$", summary, re.MULTILINE)
+        assert f"{run['metrics.final_test_mse']:.4g}" in summary
+        assert f"{run['metrics.final_test_rmse_raw']:.4g}" in summary
+        assert version.parent.name in summary
+        assert summary.rstrip().splitlines()[-2].endswith("kedro mlflow ui")
     assert sorted(runs["tags.mlflow.runName"]) == ["wine-biv", "wine-mse"]
     assert set(runs["tags.noisy_train_version"]) == {version.parent.name}
     assert set(runs["status"]) == {"FINISHED"}

@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.losses import LOSSES
 from biv_pipeline.params import flatten
+from biv_pipeline.training_config import LOSSES
 
 SPEC_KEYS = ("name", "base", "grid", "clean_baseline", "description")
 

@@ -16,16 +16,16 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from biv_pipeline.catalog_io import VERSION_ATTR
-from biv_pipeline.datasets import LABEL, feature_columns, get_dataset
+from biv_pipeline.datasets import LABEL, feature_columns
 from biv_pipeline.images import IMAGE_KEY, channel_statistics, open_image_cache
 from biv_pipeline.lineage import INGEST_VERSION, LineageError
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.preprocessing import ROW_INDEX, Normalisation
 from biv_pipeline.serving import ServedModel, input_example, serve_raw
-from biv_pipeline.training import RegressionTensors, TrainingConfig, fit, predict
+from biv_pipeline.training import RegressionTensors, fit, predict, torch_threads
+from biv_pipeline.training_config import TrainingConfig
 
-AUTO = "auto"
 SHOWN_ROWS = 5  # rows named in a lineage error
 HISTORY_METRICS = (
     "train_loss",
@@ -34,45 +34,6 @@ HISTORY_METRICS = (
     "epsilon_mean",
     "effective_batch_size",
 )
-
-
-def make_training_config(
-    dataset: str,
-    loss: str,
-    epsilon: float | str,
-    ess_ratio: float,
-    cutoff: float,
-    model: str,
-    epochs: int,
-    batch_size: int,
-    lr: float | str,
-    seed: int,
-    device: str,
-    amp: bool | str,
-    compile: bool,
-    optimizer: str = "adam",
-    momentum: float = 0.0,
-    lr_scale: str = "none",
-) -> TrainingConfig:
-    """Validate the training parameters and resolve ``auto`` model and lr per dataset."""
-    spec = get_dataset(dataset)
-    return TrainingConfig(
-        loss=loss,
-        epsilon=epsilon,
-        ess_ratio=ess_ratio,
-        cutoff=cutoff,
-        model=spec.model if model == AUTO else model,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=spec.lr if lr == AUTO else lr,
-        seed=seed,
-        device=device,
-        amp=amp,
-        compile=compile,
-        optimizer=optimizer,
-        momentum=momentum,
-        lr_scale=lr_scale,
-    )
 
 
 def model_inputs(frame: pd.DataFrame) -> torch.Tensor:
@@ -134,7 +95,8 @@ def train_model(
         model = _build_network(config, train.x)
     generator = torch.Generator().manual_seed(config.seed)
     loss_fn = make_loss(config.loss, config.epsilon, config.ess_ratio, config.cutoff)
-    history = fit(model, loss_fn, train, test, config, generator)
+    with torch_threads(config.threads):
+        history = fit(model, loss_fn, train, test, config, generator)
     return model, history
 
 

@@ -3,31 +3,13 @@
 from kedro.pipeline import Node, Pipeline
 
 from biv_pipeline.pipelines.train.nodes import (
-    make_training_config,
     package_model,
     plot_learning_curve,
     predict_test_set,
     summarise_metrics,
     train_model,
 )
-
-TRAINING_PARAMETERS = [
-    "loss",
-    "epsilon",
-    "ess_ratio",
-    "cutoff",
-    "model",
-    "epochs",
-    "batch_size",
-    "lr",
-    "seed",
-    "device",
-    "amp",
-    "compile",
-    "optimizer",
-    "momentum",
-    "lr_scale",
-]
+from biv_pipeline.training_config import TRAINING_PARAMETERS, make_training_config
 
 
 def create_pipeline(**kwargs) -> Pipeline:

@@ -1,0 +1,77 @@
+"""What a run shows on the console: third-party warning noise filtered out, and Kedro's
+per-node lines at a level the user picks with ``BIV_LOG_LEVEL`` (default: warnings only).
+
+Applied from ``settings.py``, so every ``kedro`` command gets it; ``conf/logging.yml`` keeps
+the handlers and the project's own loggers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import warnings
+from collections.abc import Mapping
+
+LOG_LEVEL_ENV = "BIV_LOG_LEVEL"
+DEFAULT_FRAMEWORK_LEVEL = "WARNING"
+# Kedro's "Loading data from ...", "Running node ...", kedro-mlflow's "Mlflow run ...";
+# kedro_mlflow sets its own top logger to INFO when imported, so its sub-packages are named
+FRAMEWORK_LOGGERS = ("kedro", "kedro_mlflow.framework", "kedro_mlflow.io", "kedro_mlflow.config")
+# (message regex, category): warnings of the installed kedro, kedro-mlflow, MLflow and
+# torchvision that this project cannot act on; each was printed on every training run
+THIRD_PARTY_WARNINGS: tuple[tuple[str, type[Warning]], ...] = (
+    (r"register_new_resolver\(\) is deprecated", UserWarning),  # kedro, kedro-mlflow
+    (r".*Add type hints to the `predict` method", UserWarning),  # kedro-mlflow's PythonModel
+    (r"The given NumPy array is not writable", UserWarning),  # mlflow.pytorch input example
+    (r"The image decoding and encoding capabilities of TorchVision", DeprecationWarning),
+)
+# kedro-mlflow 2.0.3 still calls pydantic v1 methods (PydanticDeprecatedSince20)
+THIRD_PARTY_DEPRECATION_MODULES = (r"kedro_mlflow(\..*)?",)
+# Kedro routes warnings through this logger; MLflow shows its type-hint warning with its own
+# filter ("once"), so it is dropped here as well
+WARNINGS_LOGGER = "py.warnings"
+# MLflow logs a caution about pickled models on every pytorch model it saves
+QUIET_THIRD_PARTY_LOGGERS = ("mlflow.pytorch",)
+
+
+class DropThirdPartyWarnings(logging.Filter):
+    """Drop the log records of the warnings in ``THIRD_PARTY_WARNINGS``."""
+
+    patterns = tuple(re.compile(message) for message, _ in THIRD_PARTY_WARNINGS)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (drop) for a record whose text contains one of the patterns."""
+        text = record.getMessage()
+        return not any(pattern.search(text) for pattern in self.patterns)
+
+
+def quiet_third_party_warnings() -> None:
+    """Ignore the third-party warnings above; every other warning still shows."""
+    for message, category in THIRD_PARTY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+    warnings_logger = logging.getLogger(WARNINGS_LOGGER)
+    if not any(isinstance(f, DropThirdPartyWarnings) for f in warnings_logger.filters):
+        warnings_logger.addFilter(DropThirdPartyWarnings())
+    for module in THIRD_PARTY_DEPRECATION_MODULES:
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
+    for name in QUIET_THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def framework_log_level(environ: Mapping[str, str] = os.environ) -> int:
+    """The level of Kedro's and kedro-mlflow's loggers: ``BIV_LOG_LEVEL`` or WARNING."""
+    name = environ.get(LOG_LEVEL_ENV, DEFAULT_FRAMEWORK_LEVEL).upper()
+    level = logging.getLevelName(name)
+    if not isinstance(level, int):
+        raise ValueError(
+            f"{LOG_LEVEL_ENV} must be DEBUG, INFO, WARNING or ERROR; got {environ[LOG_LEVEL_ENV]!r}"
+        )
+    return level
+
+
+def set_framework_log_level(environ: Mapping[str, str] = os.environ) -> None:
+    """Set Kedro's and kedro-mlflow's loggers to ``framework_log_level``."""
+    level = framework_log_level(environ)
+    for name in FRAMEWORK_LOGGERS:
+        logging.getLogger(name).setLevel(level)

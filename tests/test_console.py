@@ -1,0 +1,41 @@
+"""The console's configuration: which third-party warnings are dropped, Kedro's log level."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import pytest
+
+from biv_pipeline.console import (
+    DropThirdPartyWarnings,
+    framework_log_level,
+    quiet_third_party_warnings,
+)
+
+
+def record(message: str) -> logging.LogRecord:
+    return logging.LogRecord("py.warnings", logging.WARNING, "x.py", 1, message, None, None)
+
+
+def test_framework_lines_are_hidden_unless_the_user_raises_the_level() -> None:
+    assert framework_log_level({}) == logging.WARNING
+    assert framework_log_level({"BIV_LOG_LEVEL": "info"}) == logging.INFO
+    with pytest.raises(ValueError, match="BIV_LOG_LEVEL must be"):
+        framework_log_level({"BIV_LOG_LEVEL": "loud"})
+
+
+def test_only_the_known_third_party_warnings_are_dropped_from_the_log() -> None:
+    drop = DropThirdPartyWarnings()
+    assert not drop.filter(record("x.py:637: UserWarning: register_new_resolver() is deprecated"))
+    assert not drop.filter(record("\x1b[33mAdd type hints to the `predict` method to enable"))
+    assert drop.filter(record("noise.p is deprecated, use noise.probability"))
+
+
+def test_known_warnings_are_ignored_and_others_still_raised() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quiet_third_party_warnings()
+        warnings.warn("register_new_resolver() is deprecated and will go", UserWarning, 1)
+        warnings.warn("something the project did wrong", UserWarning, 1)
+    assert [str(w.message) for w in caught] == ["something the project did wrong"]
