@@ -14,8 +14,10 @@ from biv_pipeline.images import (
     IMAGE_KEY,
     build_image_cache,
     channel_statistics,
+    channel_sums_path,
     open_image_cache,
     parse_utkface_names,
+    subset_channel_statistics,
 )
 
 SUBSET = 120
@@ -107,3 +109,25 @@ def test_channel_statistics_match_a_float64_reference() -> None:
     scaled = images.astype(np.float64) / 255
     np.testing.assert_allclose(mean, scaled.mean(axis=(0, 2, 3)))
     np.testing.assert_allclose(std, scaled.std(axis=(0, 2, 3)))
+
+
+def test_statistics_of_a_subset_from_the_cached_sums_equal_channel_statistics(
+    face_folder: Path, tmp_path: Path
+) -> None:
+    _, cache, _ = build_image_cache(face_folder, 32, tmp_path / "cache", 2, 0.01)
+    images = open_image_cache(cache.images)
+    rows = np.random.default_rng(0).choice(len(images), size=SUBSET // 2, replace=False)
+    mean, std = subset_channel_statistics(np.load(cache.sums), rows, 32 * 32)
+    expected_mean, expected_std = channel_statistics(images[np.sort(rows)])
+    np.testing.assert_allclose(mean, expected_mean, rtol=1e-12)
+    np.testing.assert_allclose(std, expected_std, rtol=1e-12)
+
+
+def test_a_cache_made_without_sums_gets_them_when_reused(face_folder: Path, tmp_path: Path) -> None:
+    _, cache, _ = build_image_cache(face_folder, 32, tmp_path / "cache", 2, 0.01)
+    expected = np.load(cache.sums)
+    cache.sums.unlink()
+    _, again, reused = build_image_cache(face_folder, 32, tmp_path / "cache", 2, 0.01)
+    assert reused is None  # not decoded again
+    assert again.sums == channel_sums_path(cache.images)
+    np.testing.assert_array_equal(np.load(again.sums), expected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def test_a_bad_data_axis_value_fails_only_its_trials(project: Path, shared_data:
 
 
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
-    project: Path, shared_data: Path
+    project: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     failing = SweepSpec(
         "failing",
@@ -145,6 +146,13 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
     assert "lr must be a number > 0" in runs.loc["mse|seed=0|lr=-1.0", "tags.error"]
     assert runs.loc["mse|seed=0|lr=0.01", "status"] == "FINISHED"
     assert runs.loc["mse|seed=0|lr=0.01", "tags.axis.lr"] == "0.01"
+    # the console: one line per trial and the closing table; the sessions' logs: the file
+    console = capsys.readouterr().out
+    assert len(re.findall(r"^\[\d/2\] .* \| (FINISHED|FAILED) ", console, re.MULTILINE)) == 2
+    assert "trials: 1 FAILED, 1 FINISHED" in console
+    assert "Training on noisy_train" not in console
+    log = project / "data/08_reporting/sweeps/failing/sweep.log"
+    assert "Training on noisy_train" in log.read_text()
 
 
 def test_ray_backend_runs_the_smoke_sweep_through_a_tracking_server(

@@ -30,10 +30,8 @@ from biv_pipeline.tracking_contract import (
     FINAL_RMSE_METRIC,
     INGEST_VERSION_TAG,
     NOISY_TRAIN_VERSION_TAG,
-    RUN_NAME_TAG,
     SWEEP_TAG,
     USER_TAG,
-    training_run_name,
 )
 from biv_pipeline.training_config import TRAINING_PARAMETERS, make_training_config
 
@@ -122,7 +120,10 @@ class LineageHook:
 
     @hook_impl
     def before_node_run(self, node: Node, catalog: DataCatalog, inputs: dict[str, Any]) -> None:
-        """On the training node: set the lineage tags, the run name and the data parameters."""
+        """On the training node: set the lineage tags and log the resolved parameters.
+
+        The run is named ``<dataset>-<loss>`` when it opens (:mod:`biv_pipeline.tracking_hook`).
+        """
         if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs):
             return
         import mlflow  # noqa: PLC0415 - loaded by then: kedro-mlflow opened the run
@@ -136,7 +137,6 @@ class LineageHook:
         tags = {
             NOISY_TRAIN_VERSION_TAG: provenance.pop(VERSION_ATTR),
             INGEST_VERSION_TAG: provenance.get(INGEST_VERSION),
-            RUN_NAME_TAG: training_run_name(provenance["dataset"], config.loss),
         }
         user_tag = catalog.load("params:tag")
         if user_tag is not None:
@@ -210,9 +210,9 @@ class RunSummaryHook:
             noisy_train=str(attrs.get(VERSION_ATTR)),
             outputs=self._summary.get("outputs", "").replace("<dataset>", dataset),
         )
-        run_id = _active_mlflow_run_id()
-        if run_id is not None:
-            self._summary["mlflow_run"] = f"{training_run_name(dataset, config.loss)} ({run_id})"
+        run = _active_mlflow_run()
+        if run is not None:
+            self._summary["mlflow_run"] = f"{run.info.run_name} ({run.info.run_id})"
 
     @hook_impl
     def after_node_run(self, outputs: dict[str, Any]) -> None:
@@ -229,11 +229,11 @@ class RunSummaryHook:
             print(format_summary(self._summary))
 
 
-def _active_mlflow_run_id() -> str | None:
-    """The id of the MLflow run kedro-mlflow opened, if MLflow is loaded and one is."""
+def _active_mlflow_run() -> Any:
+    """The MLflow run kedro-mlflow opened (an ``mlflow.ActiveRun``), if MLflow is loaded and
+    one is; else None."""
     mlflow = sys.modules.get("mlflow")
-    run = mlflow.active_run() if mlflow is not None else None
-    return run.info.run_id if run is not None else None
+    return mlflow.active_run() if mlflow is not None else None
 
 
 SUMMARY_LINES = (

@@ -28,12 +28,20 @@ SHOWN_BAD_FILES = 5
 MIN_IMAGE_SIZE = 16
 
 
+SUMS = 0  # row of a channel-sums entry: the sum of the uint8 values of each channel
+SQUARES = 1  # row: the sum of their squares
+UINT8_MAX = 255.0  # statistics are on the 0..1 scale
+
+
 @dataclass(frozen=True)
 class ImageCache:
-    """Where a decoded folder lives: the uint8 array and its table (one row per image)."""
+    """Where a decoded folder lives: the uint8 array, its table (one row per image) and the
+    exact per-image channel sums (:func:`channel_sums`), from which the statistics of any
+    subset of images are a sum of rows (:func:`subset_channel_statistics`)."""
 
     images: Path
     table: Path
+    sums: Path
 
 
 @dataclass(frozen=True)
@@ -205,8 +213,11 @@ def build_image_cache(
     cache = ImageCache(
         cache_dir / f"images_{image_size}px_{fingerprint}.npy",
         cache_dir / f"images_{image_size}px_{fingerprint}.json",
+        channel_sums_path(cache_dir / f"images_{image_size}px_{fingerprint}.npy"),
     )
     if cache.images.is_file() and cache.table.is_file():
+        if not cache.sums.is_file():  # a cache made before the sums were stored beside it
+            _save_channel_sums(open_image_cache(cache.images), cache.sums)
         return pd.DataFrame(json.loads(cache.table.read_text())), cache, None
     table, bad_names = parse_utkface_names(names)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -222,6 +233,8 @@ def build_image_cache(
     if not good.all():
         np.save(partial, np.load(partial, mmap_mode="r")[good])
     partial.replace(cache.images)
+    # before the table, which marks the cache complete
+    _save_channel_sums(open_image_cache(cache.images), cache.sums)
     table = table[good].reset_index(drop=True)
     table[IMAGE_KEY] = np.arange(len(table))
     cache.table.write_text(json.dumps(table.to_dict(orient="list")))
@@ -250,4 +263,41 @@ def channel_statistics(images: np.ndarray, chunk: int = 1024) -> tuple[list[floa
     count = len(images) * images.shape[2] * images.shape[3]
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+    return mean.tolist(), np.where(std > 0, std, 1.0).tolist()
+
+
+def channel_sums_path(images: str | Path) -> Path:
+    """The per-image channel sums stored beside the image cache ``images``."""
+    images = Path(images)
+    return images.with_name(f"{images.stem}_channel_sums.npy")
+
+
+def channel_sums(images: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+    """Exact per-image channel sums of uint8 images (N, 3, H, W): int64 (N, 2, 3), row
+    ``SUMS`` the sum of each channel's values, row ``SQUARES`` the sum of their squares."""
+    sums = np.empty((len(images), 2, images.shape[1]), dtype=np.int64)
+    for start in range(0, len(images), chunk):
+        block = np.asarray(images[start : start + chunk], dtype=np.uint16)
+        sums[start : start + chunk, SUMS] = block.sum(axis=(2, 3), dtype=np.int64)
+        block *= block  # 255**2 fits in uint16
+        sums[start : start + chunk, SQUARES] = block.sum(axis=(2, 3), dtype=np.int64)
+    return sums
+
+
+def _save_channel_sums(images: np.ndarray, path: Path) -> None:
+    """Compute and write :func:`channel_sums` of ``images`` to ``path``, atomically."""
+    partial = path.with_suffix(".partial.npy")
+    np.save(partial, channel_sums(images))
+    partial.replace(path)
+
+
+def subset_channel_statistics(
+    sums: np.ndarray, rows: np.ndarray, pixels_per_image: int
+) -> tuple[list[float], list[float]]:
+    """:func:`channel_statistics` of the images ``rows`` from their :func:`channel_sums`."""
+    total = sums[rows].sum(axis=0)  # exact in int64
+    count = len(rows) * pixels_per_image
+    mean = total[SUMS] / UINT8_MAX / count
+    variance = total[SQUARES] / UINT8_MAX**2 / count - mean**2
+    std = np.sqrt(np.maximum(variance, 0.0))
     return mean.tolist(), np.where(std > 0, std, 1.0).tolist()

@@ -3,19 +3,26 @@
 from biv_pipeline.console import quiet_third_party_warnings, set_framework_log_level
 from biv_pipeline.declared_datasets import DeclaredDatasetsHook
 from biv_pipeline.hooks import ConciseErrorsHook, EarlyValidationHook, LineageHook, RunSummaryHook
+from biv_pipeline.tracking_hook import TrackingHook
 
 # Kedro applies conf/logging.yml before it imports this module: the levels set here stand.
 quiet_third_party_warnings()
 set_framework_log_level()
 
-# kedro-mlflow registers its own hooks through its entry point. Kedro calls the hooks of one
-# event last-registered first: parameters are validated before the lineage is resolved.
+# kedro-mlflow's own hook (registered through its entry point) is replaced by TrackingHook,
+# which wraps it: one copy of each parameter, clean tags, the run named from the start.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)
+
+# Kedro calls the hooks of one event last-registered first: parameters are validated before
+# the lineage is resolved, and TrackingHook (last, as kedro-mlflow's plugin hook was) opens
+# the MLflow run before the other hooks' node events.
 HOOKS = (
     RunSummaryHook(),
     DeclaredDatasetsHook(),
     LineageHook(),
     EarlyValidationHook(),
     ConciseErrorsHook(),
+    TrackingHook(),
 )
 
 CONFIG_LOADER_ARGS = {

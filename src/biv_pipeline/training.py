@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from biv_pipeline.console import PROGRESS_ENV
 from biv_pipeline.errors import NonFiniteLossError, ParameterError
 from biv_pipeline.losses import AUTO, WeightedSquaredLoss, kish_effective_sample_size
 from biv_pipeline.training_config import TrainingConfig, check_device_name
@@ -130,7 +131,8 @@ def mean_squared_error(model: nn.Module, data: RegressionTensors, amp: bool = Fa
 
 
 def _progress_enabled() -> bool:
-    return not os.environ.get("CI")
+    """Per-epoch progress bars: off on CI and with ``BIV_PROGRESS=0`` (sweeps set it)."""
+    return not os.environ.get("CI") and os.environ.get(PROGRESS_ENV) != "0"
 
 
 def fit(

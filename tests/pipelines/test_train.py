@@ -47,6 +47,18 @@ def test_two_losses_train_on_the_same_noisy_version(
     assert run["params.data.noise.p"] == "0.5"
     assert run["params.data.train_rows"] == "4000"
     assert run["metrics.final_test_mse"] == pytest.approx(run["metrics.test_mse"])
+    # one copy of each parameter (the resolved train.*), no object reprs as tags
+    logged = {column for column in runs if column.startswith("params.") and run[column]}
+    assert {"params.train.loss", "params.train.lr"} <= logged
+    assert not logged & {"params.loss", "params.lr", "params.epsilon", "params.noise.p"}
+    assert set(runs["tags.runner"]) == {"SequentialRunner"}
+    # each run's learning curve is a version of its own, named by the run's kedro run id
+    curves = project / "data/08_reporting/wine/learning_curve.png"
+    assert {path.parent.name for path in curves.glob("*/learning_curve.png")} == set(
+        runs["tags.run_id"]
+    )
+    experiment = mlflow.get_experiment_by_name("biv-pipeline")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
 
 def test_pinned_version_is_the_one_trained_on(project: Path, wine_params) -> None:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from biv_pipeline.sweeps.bookkeeping import record_failure
+from biv_pipeline.sweeps.console import sweep_log_path, trial_logs_to
 from biv_pipeline.sweeps.plan import Trial
 from biv_pipeline.sweeps.sessions import SessionFailedError, run_session
-from biv_pipeline.tracking_contract import FAILED, FINISHED
+from biv_pipeline.tracking_contract import FAILED, FINISHED, SWEEP_TAG
 
 TRAIN_PIPELINE = "train"
 NOISY_TRAIN = "noisy_train"
@@ -36,14 +37,17 @@ Executor = Callable[[list[TrialJob]], Iterator[tuple[TrialJob, str, float]]]
 def run_trial(project: str, job: TrialJob, tracking_uri: str) -> tuple[str, float]:
     """Train one trial on its pinned noisy labels; returns its status and duration.
 
-    Runs in the sweep's process (local) or in a Ray worker; a failed trial is recorded as a
-    FAILED run and never raises (Ctrl-C does).
+    Runs in the sweep's process (local) or in a Ray worker, logging to the sweep's log file
+    in both; a failed trial is recorded as a FAILED run and never raises (Ctrl-C does).
     """
     started = time.monotonic()
     params = {**job.trial.params, "mlflow_tracking_uri": tracking_uri}
     params.update({f"run_tags.{name}": value for name, value in job.tags.items()})
+    log = sweep_log_path(Path(project), job.tags[SWEEP_TAG])
     try:
-        run_session(Path(project), params, [TRAIN_PIPELINE], {NOISY_TRAIN: job.labels_version})
+        with trial_logs_to(log):
+            pins = {NOISY_TRAIN: job.labels_version}
+            run_session(Path(project), params, [TRAIN_PIPELINE], pins)
     except SessionFailedError as failure:
         record_failure(tracking_uri, job.tags, failure.detail, failure.version)
         return FAILED, time.monotonic() - started
@@ -69,7 +73,10 @@ def ray_executor(project: Path, tracking_uri: str) -> Executor:
     import ray  # noqa: PLC0415 - imported only for --backend ray: slow to import
 
     def execute(jobs: list[TrialJob]) -> Iterator[tuple[TrialJob, str, float]]:
-        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False)
+        # the workers log to the sweep's log file (run_trial), not to this console
+        ray.init(
+            address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False
+        )
         try:
             gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
             remote = ray.remote(num_cpus=0 if gpus else 1, num_gpus=gpus)(run_trial)

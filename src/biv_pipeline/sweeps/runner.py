@@ -22,6 +22,7 @@ from biv_pipeline.sweeps.bookkeeping import (
     labels_of_done_trials,
     record_failure,
 )
+from biv_pipeline.sweeps.console import SKIPPED, summary_table, sweep_log_path, trial_logs_to
 from biv_pipeline.sweeps.executors import EXECUTORS, TrialJob
 from biv_pipeline.sweeps.plan import DataGroup, Trial, expand, planned_seeds
 from biv_pipeline.sweeps.sessions import SessionFailedError, noisy_label_versions, run_session
@@ -34,13 +35,20 @@ SECONDS_PER_MINUTE = 60
 
 @dataclass
 class Progress:
-    """Counts and timing of a sweep, printed as one line per finished trial."""
+    """Counts and timing of a sweep, printed as one line per finished trial, and the outcome
+    of every trial (``(setting, method, status)``) for the closing table."""
 
     total: int
     skipped: int = 0
     done: int = 0
     failed: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    outcomes: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def skip(self, trials: list[Trial]) -> None:
+        """Count trials that were done before this sweep ran."""
+        self.skipped += len(trials)
+        self.outcomes += [(trial.setting, trial.method, SKIPPED) for trial in trials]
 
     def record(self, trial: Trial, status: str, seconds: float) -> str:
         """Count the trial; ``[done/total] failed remaining ETA | status trial (s)``."""
@@ -48,6 +56,7 @@ class Progress:
             self.done += 1
         else:
             self.failed.append(trial.key)
+        self.outcomes.append((trial.setting, trial.method, status))
         finished = self.done + len(self.failed)
         remaining = self.total - self.skipped - finished
         elapsed = time.monotonic() - self.started
@@ -94,7 +103,9 @@ def run_sweep(
     """Prepare every data group once, then train every trial that is not done.
 
     ``overrides`` (dotted keys) replace base parameters, e.g. ``{"epochs": 1}`` for a smoke run;
-    they are part of each trial's fingerprint. Never stops on a failed trial.
+    they are part of each trial's fingerprint. Never stops on a failed trial. ``report`` gets
+    one line per trial and a closing table; the sessions' logs go to the sweep's log file
+    (:func:`biv_pipeline.sweeps.console.sweep_log_path`).
     """
     if backend not in EXECUTORS:
         raise ParameterError(f"backend must be one of {', '.join(EXECUTORS)}; got {backend!r}")
@@ -103,27 +114,28 @@ def run_sweep(
     groups = expand(spec)
     done = done_runs(tracking_uri, spec.name)
     progress = Progress(total=sum(len(group.trials) for group in groups))
+    log = sweep_log_path(project, spec.name)
+    report(f"sweep {spec.name}: {progress.total} trials; the runs' logs go to {log}")
     jobs: list[TrialJob] = []
-    for group in groups:
-        todo = [trial for trial in group.trials if not is_trial_done(trial, done)]
-        progress.skipped += len(group.trials) - len(todo)
-        if not todo:
-            continue
-        try:
-            version = prepare_labels(project, group, todo, done, tracking_uri)
-        except SessionFailedError as failure:
-            for trial in todo:
-                detail = f"preparing the labels of {group.key} failed:\n{failure.detail}"
-                record_failure(tracking_uri, trial.tags(spec.name, seeds), detail)
-                report(progress.record(trial, FAILED, 0.0))
-            continue
-        jobs += [TrialJob(trial, version, trial.tags(spec.name, seeds)) for trial in todo]
-    report(
-        f"sweep {spec.name}: {progress.total} trials, {progress.skipped} already done, "
-        f"{len(jobs)} to run ({backend})"
-    )
-    for job, status, seconds in EXECUTORS[backend](project, tracking_uri)(jobs):
-        report(progress.record(job.trial, status, seconds))
+    with trial_logs_to(log):
+        for group in groups:
+            todo = [trial for trial in group.trials if not is_trial_done(trial, done)]
+            progress.skip([trial for trial in group.trials if trial not in todo])
+            if not todo:
+                continue
+            try:
+                version = prepare_labels(project, group, todo, done, tracking_uri)
+            except SessionFailedError as failure:
+                for trial in todo:
+                    detail = f"preparing the labels of {group.key} failed:\n{failure.detail}"
+                    record_failure(tracking_uri, trial.tags(spec.name, seeds), detail)
+                    report(progress.record(trial, FAILED, 0.0))
+                continue
+            jobs += [TrialJob(trial, version, trial.tags(spec.name, seeds)) for trial in todo]
+        report(f"{progress.skipped} already done, {len(jobs)} to run ({backend})")
+        for job, status, seconds in EXECUTORS[backend](project, tracking_uri)(jobs):
+            report(progress.record(job.trial, status, seconds))
+    report(summary_table(progress.outcomes))
     result = SweepResult(progress.total, progress.skipped, progress.done, progress.failed)
     report(json.dumps({"sweep": spec.name, **asdict(result)}))
     return result

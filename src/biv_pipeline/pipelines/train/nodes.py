@@ -17,7 +17,13 @@ from torch import nn
 
 from biv_pipeline.catalog_io import VERSION_ATTR
 from biv_pipeline.datasets import LABEL, feature_columns
-from biv_pipeline.images import IMAGE_KEY, channel_statistics, open_image_cache
+from biv_pipeline.images import (
+    IMAGE_KEY,
+    channel_statistics,
+    channel_sums_path,
+    open_image_cache,
+    subset_channel_statistics,
+)
 from biv_pipeline.lineage import INGEST_VERSION, LineageError
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
@@ -48,13 +54,23 @@ def _column(frame: pd.DataFrame, name: str) -> torch.Tensor:
     return torch.tensor(frame[name].to_numpy(dtype=np.float32))
 
 
-def _build_network(config: TrainingConfig, inputs: torch.Tensor) -> nn.Module:
-    """The configured network; for images, preceded by per-channel normalisation fitted here."""
+def _image_statistics(frame: pd.DataFrame, images: torch.Tensor) -> tuple[list[float], ...]:
+    """Per-channel mean and std of the images of ``frame``: a sum of the rows of the channel
+    sums stored with the cache, or computed from the images for a cache made without them."""
+    sums = channel_sums_path(frame.attrs["image_cache"])
+    if not sums.is_file():
+        return channel_statistics(images.numpy())
+    pixels = images.shape[2] * images.shape[3]
+    return subset_channel_statistics(np.load(sums), frame[IMAGE_KEY].to_numpy(), pixels)
+
+
+def _build_network(config: TrainingConfig, frame: pd.DataFrame, inputs: torch.Tensor) -> nn.Module:
+    """The configured network; for images, preceded by the per-channel normalisation of the
+    training images."""
     network = build_model(config.model, tuple(inputs.shape[1:]))
     if inputs.dim() != 4:
         return network
-    mean, std = channel_statistics(inputs.numpy())
-    return nn.Sequential(ImageInput(mean, std), network)
+    return nn.Sequential(ImageInput(*_image_statistics(frame, inputs)), network)
 
 
 def check_test_split_matches(noisy_train: pd.DataFrame, test_split: pd.DataFrame) -> None:
@@ -92,7 +108,7 @@ def train_model(
     test = RegressionTensors(model_inputs(test_split), _column(test_split, LABEL))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = _build_network(config, train.x)
+        model = _build_network(config, noisy_train, train.x)
     generator = torch.Generator().manual_seed(config.seed)
     loss_fn = make_loss(config.loss, config.epsilon, config.ess_ratio, config.cutoff)
     with torch_threads(config.threads):

@@ -1,0 +1,142 @@
+"""kedro-mlflow's hook, made to record runs the way the README describes them.
+
+``settings.py`` turns off the hook kedro-mlflow registers through its entry point and
+registers :class:`TrackingHook` instead, which hands every event to kedro-mlflow's own
+``MlflowHook`` (imported at the first event, so ``kedro --help`` loads no MLflow) with three
+differences:
+
+- a run that trains is named ``<dataset>-<loss>`` when it opens (the console line and the UI
+  agree), and its parameters are the ones :class:`biv_pipeline.hooks.LineageHook` logs
+  (``train.*``, ``data.*``, ``runtime.*``): kedro-mlflow's copy of the node inputs
+  (``loss``, ``epsilon``, ``noise.p`` ...) is not logged beside them. Other runs (ingest,
+  noise, report) keep kedro-mlflow's node-input parameters, their only copy;
+- run parameters that Kedro passes as object reprs (``runner=<...SequentialRunner object at
+  0x...>``, or ``None`` for a session run in-process) are tagged with the class name
+  (``runner=SequentialRunner``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from kedro.framework.hooks import hook_impl
+
+from biv_pipeline.tracking_contract import training_run_name
+
+if TYPE_CHECKING:
+    from kedro.framework.context import KedroContext
+    from kedro.io import CatalogProtocol, DataCatalog
+    from kedro.pipeline import Node, Pipeline
+    from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
+
+# the dataset only a training pipeline has (pipelines/train)
+TRAINING_CONFIG = "training_config"
+PARAMETER_PREFIX = "params:"
+ALL_PARAMETERS = "parameters"
+OBJECT_REPR = re.compile(r"^<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-fA-F]+>$")
+RUNNER = "runner"
+# KedroSession.run records str(None) when given no runner, then runs this one
+DEFAULT_RUNNER = "SequentialRunner"
+
+
+def clean_run_params(run_params: dict[str, Any]) -> dict[str, Any]:
+    """``run_params`` with every ``<module.Class object at 0x...>`` value replaced by ``Class``
+    and the runner named when Kedro recorded none (``"None"``)."""
+    cleaned = {}
+    for key, value in run_params.items():
+        match = OBJECT_REPR.match(value) if isinstance(value, str) else None
+        cleaned[key] = match.group(1) if match else value
+    if cleaned.get(RUNNER) == str(None):
+        cleaned[RUNNER] = DEFAULT_RUNNER
+    return cleaned
+
+
+def without_parameters(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The node inputs that are not parameters (kedro-mlflow logs those it is given)."""
+    return {
+        name: value
+        for name, value in inputs.items()
+        if not name.startswith(PARAMETER_PREFIX) and name != ALL_PARAMETERS
+    }
+
+
+class TrackingHook:
+    """kedro-mlflow's ``MlflowHook`` with one copy of each parameter, clean tags and the run
+    named ``<dataset>-<loss>`` from the start (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._delegate: MlflowHook | None = None
+        self._trains = False
+
+    @property
+    def _hook(self) -> MlflowHook:
+        """kedro-mlflow's hook, created (and MLflow imported) at the first event."""
+        if self._delegate is None:
+            from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook  # noqa: PLC0415
+
+            self._delegate = MlflowHook()
+        return self._delegate
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        """Read mlflow.yml and set the tracking URI and experiment (kedro-mlflow)."""
+        self._hook.after_context_created(context)
+
+    @hook_impl
+    def after_catalog_created(  # kedro-mlflow's signature
+        self,
+        catalog: CatalogProtocol,
+        conf_catalog: dict[str, Any],
+        conf_creds: dict[str, Any],
+        parameters: dict[str, Any],
+        save_version: str,
+        load_versions: dict[str, str],
+    ) -> None:
+        """Prefix the metric datasets (kedro-mlflow)."""
+        self._hook.after_catalog_created(
+            catalog, conf_catalog, conf_creds, parameters, save_version, load_versions
+        )
+
+    @hook_impl
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
+    ) -> None:
+        """Open the MLflow run, named ``<dataset>-<loss>`` if it trains, with clean tags."""
+        self._trains = TRAINING_CONFIG in pipeline.datasets()
+        hook = self._hook
+        run_options = hook.mlflow_config.tracking.run
+        configured_name = run_options.name
+        if self._trains and configured_name is None:
+            parameters = catalog.load(ALL_PARAMETERS)
+            run_options.name = training_run_name(parameters["dataset"], parameters["loss"])
+        try:
+            hook.before_pipeline_run(clean_run_params(run_params), pipeline, catalog)
+        finally:
+            run_options.name = configured_name
+
+    @hook_impl
+    def before_node_run(
+        self, node: Node, catalog: DataCatalog, inputs: dict[str, Any], is_async: bool
+    ) -> None:
+        """Reopen the run for the node; log its parameters unless the run trains."""
+        logged = without_parameters(inputs) if self._trains else inputs
+        self._hook.before_node_run(node, catalog, logged, is_async)
+
+    @hook_impl
+    def after_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
+    ) -> None:
+        """Close the run (kedro-mlflow)."""
+        self._hook.after_pipeline_run(clean_run_params(run_params), pipeline, catalog)
+
+    @hook_impl
+    def on_pipeline_error(
+        self,
+        error: Exception,
+        run_params: dict[str, Any],
+        pipeline: Pipeline,
+        catalog: DataCatalog,
+    ) -> None:
+        """Close the run as failed (kedro-mlflow)."""
+        self._hook.on_pipeline_error(error, clean_run_params(run_params), pipeline, catalog)
