@@ -21,7 +21,9 @@ def utkf_params(shared_data: Path) -> dict:
 
 
 def cache_files(project: Path) -> list[Path]:
-    return sorted((project / "data/02_intermediate/utkf").glob("*.npy"))
+    """The decoded-image caches (not the channel sums stored beside each)."""
+    folder = project / "data/02_intermediate/utkf"
+    return sorted(path for path in folder.glob("images_*.npy") if "_channel_sums" not in path.name)
 
 
 def test_ingest_caches_every_face_once_and_reuses_it(project: Path, utkf_params) -> None:
