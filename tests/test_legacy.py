@@ -315,7 +315,10 @@ def test_readme_examples_run_end_to_end_on_the_face_sample(project, shared_data,
     client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("biv-pipeline")
     (run,) = client.search_runs([experiment.experiment_id])
-    assert (run.data.tags["tag"], run.data.params["model"]) == ("exp_tag", EXPECTED[index]["model"])
+    assert (run.data.tags["tag"], run.data.params["train.model"]) == (
+        "exp_tag",
+        EXPECTED[index]["model"],
+    )
 
 
 def test_readme_meanvar_example_stops_with_one_line_naming_the_component(project, shared_data):
@@ -539,4 +542,4 @@ def test_2021_vanilla_cnn_commands_run_end_to_end_on_the_face_sample(project, sh
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert run.data.params["data.train_rows"] == "2000"
-    assert run.data.params["model"] == "vanilla_cnn"
+    assert run.data.params["train.model"] == "vanilla_cnn"
