@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from kedro.framework.hooks import hook_impl
 
+from biv_pipeline.hooks import TRAINING_CONFIG  # the dataset only a training pipeline has
 from biv_pipeline.tracking_contract import training_run_name
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from kedro.pipeline import Node, Pipeline
     from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 
-# the dataset only a training pipeline has (pipelines/train)
-TRAINING_CONFIG = "training_config"
 PARAMETER_PREFIX = "params:"
 ALL_PARAMETERS = "parameters"
 OBJECT_REPR = re.compile(r"^<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-fA-F]+>$")

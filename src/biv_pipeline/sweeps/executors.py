@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from biv_pipeline.lineage import NOISY_TRAIN
 from biv_pipeline.sweeps.bookkeeping import record_failure
 from biv_pipeline.sweeps.console import sweep_log_path, trial_logs_to
 from biv_pipeline.sweeps.plan import Trial
@@ -19,7 +20,6 @@ from biv_pipeline.sweeps.sessions import SessionFailedError, run_session
 from biv_pipeline.tracking_contract import FAILED, FINISHED, SWEEP_TAG
 
 TRAIN_PIPELINE = "train"
-NOISY_TRAIN = "noisy_train"
 
 
 @dataclass(frozen=True)
