@@ -12,6 +12,7 @@ import pytest
 from kedro.framework.cli.utils import _split_params
 from mlflow import MlflowClient
 
+from biv_pipeline.errors import ParameterError
 from biv_pipeline.legacy import (
     LegacyArgumentError,
     Translation,
@@ -21,6 +22,7 @@ from biv_pipeline.legacy import (
     translate,
 )
 from biv_pipeline.noise import NoiseConfig
+from biv_pipeline.parameter_contract import parse_block
 
 ORIGINAL_README = Path(__file__).resolve().parents[2] / "shared" / "seed" / "ORIGINAL_README.md"
 
@@ -234,8 +236,8 @@ def test_ratio_outside_unit_interval_is_left_to_the_pipeline():
         WINE.replace('--distributions_ratio="0.5"', '--distributions_ratio="1.5"')
     )
     assert noise.params["noise"]["p"] == 1.5
-    with pytest.raises(ValueError, match=r"noise.p must be in \[0, 1\]"):
-        NoiseConfig(**noise.params["noise"])
+    with pytest.raises(ParameterError, match=r"noise.p: input should be less than or equal to 1"):
+        parse_block("noise", noise.params["noise"])
 
 
 def test_noise_settings_with_noise_off_only_warn_and_are_left_out():

@@ -33,5 +33,8 @@ def test_image_input_matches_the_float64_normalisation() -> None:
 
 
 def test_unknown_model_lists_the_known_ones() -> None:
-    with pytest.raises(ParameterError, match="model must be one of auto, vanilla_ann, vanilla_cnn"):
+    with pytest.raises(
+        ParameterError,
+        match="model: input should be 'vanilla_ann', 'vanilla_cnn' or 'resnet18'; got 'vgg'",
+    ):
         build_model("vgg", (3, 32, 32))

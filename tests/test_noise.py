@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from biv_pipeline.errors import ParameterError
 from biv_pipeline.noise import (
     NoiseConfig,
     component_weights,
@@ -16,6 +17,7 @@ from biv_pipeline.noise import (
     sample_variances,
     variance_scale,
 )
+from biv_pipeline.parameter_contract import parse_block
 
 N_DRAWS = 200_000
 
@@ -166,11 +168,18 @@ BASE = {"components": [[0.05, 0.0008], [10.0, 30.0]]}
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"distribution": "normal"}, "noise.distribution must be one of uniform, gamma"),
-        ({"parameterisation": "manvar"}, "noise.parameterisation must be one of"),
-        ({"units": "kg"}, "noise.units must be one of"),
-        ({"p": 1.5}, "noise.p must be in [0, 1]; got 1.5"),
-        ({"p": -0.1}, "noise.p must be in [0, 1]"),
+        ({"distribution": "normal"}, "noise.distribution: input should be 'uniform' or 'gamma'"),
+        ({"parameterisation": "manvar"}, "noise.parameterisation: input should be 'bounds', "),
+        ({"units": "kg"}, "noise.units: input should be 'normalized' or 'raw'; got 'kg'"),
+        ({"p": 1.5}, "noise.p: input should be less than or equal to 1; got 1.5"),
+        ({"p": -0.1}, "noise.p: input should be greater than or equal to 0"),
+        ({"p": True}, "noise.p: input should be a valid number; got True"),
+        ({"p": "abc"}, "noise.p: input should be a valid number; got 'abc'"),
+        ({"pp": 0.3}, "noise.pp: unknown parameter; did you mean noise.p?"),
+        (
+            {"components": [0.05, 10.0]},
+            "noise.components[0]: input should be a valid list; got 0.05",
+        ),
         ({"components": [[1.0, -0.5]]}, "variance >= 0"),
         ({"components": [[0.0, 0.5]]}, "the mean must be > 0"),
         ({"components": [[1.0, 1.0]]}, "uniform lower bound"),
@@ -181,24 +190,29 @@ BASE = {"components": [[0.05, 0.0008], [10.0, 30.0]]}
             "both must be > 0",
         ),
         ({"components": [[2.0, 1.0]], "parameterisation": "bounds"}, "need 0 <= a <= b"),
-        ({"components": [[1.0, 2.0, 3.0]]}, "noise.components must be a non-empty list of [x, y]"),
-        ({"components": []}, "noise.components must be a non-empty list"),
+        (
+            {"components": [[1.0, 2.0, 3.0]]},
+            "noise.components[0]: list should have at most 2 items",
+        ),
+        ({"components": []}, "noise.components: list should have at least 1 item"),
         ({"average_variance": 0.01, "p": 0.5}, "must be > 0"),
         ({"average_variance": 5.0, "p": 1.0}, "noise.p = 1"),
         ({"components": [[1.0, 0.1]], "average_variance": 5.0}, "needs exactly 2 components"),
-        ({"hetero_scale": 1.5}, "noise.hetero_scale must be in [0, 1]; got 1.5"),
+        ({"hetero_scale": 1.5}, "noise.hetero_scale: input should be less than or equal to 1"),
         ({"hetero_scale": 0.5, "distribution": "gamma"}, "applies to distribution: uniform"),
         ({"weights": [0.5, 0.6]}, "noise.weights must be 2 non-negative probabilities"),
         ({"weights": [1.0]}, "noise.weights must be 2"),
-        ({"threshold": 0.0}, "noise.threshold must be > 0 or null"),
-        ({"disturbance": -1.0}, "noise.disturbance must be >= 0"),
-        ({"seed": 1.5}, "noise.seed must be an integer"),
+        ({"threshold": 0.0}, "noise.threshold: input should be greater than 0; got 0.0"),
+        ({"disturbance": -1.0}, "noise.disturbance: input should be greater than or equal to 0"),
+        ({"seed": 1.5}, "noise.seed: input should be a valid integer; got 1.5"),
+        ({"seed": -1}, "noise.seed: input should be greater than or equal to 0; got -1"),
     ],
 )
 def test_invalid_parameters_raise_a_message_naming_them(overrides: dict, message: str) -> None:
-    with pytest.raises(ValueError) as error:
-        NoiseConfig(**{**BASE, **overrides})
+    with pytest.raises(ParameterError) as error:
+        parse_block("noise", {**BASE, **overrides})
     assert message in str(error.value)
+    assert "\n" not in str(error.value)
 
 
 def test_average_variance_error_names_the_needed_mean() -> None:

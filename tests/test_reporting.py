@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from biv_pipeline.errors import ParameterError
+from biv_pipeline.parameter_contract import ReportConfig, parse_block
 from biv_pipeline.reporting import (
-    ReportConfig,
     SweepRuns,
     axis_columns,
     format_interval,
@@ -275,15 +275,16 @@ def test_results_markdown_names_the_baseline_and_the_failed_trials() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("confidence", 1.0, r"report.confidence must be in \(0, 1\); got 1.0"),
-        ("digits", 0, "report.digits must be an integer >= 1; got 0"),
-        ("panel_columns", 1.5, "report.panel_columns must be an integer >= 1; got 1.5"),
-        ("panel_size", [5.0], r"report.panel_size must be \[width, height\]"),
+        ("confidence", 1.0, r"report.confidence: input should be less than 1; got 1.0"),
+        ("digits", 0, "report.digits: input should be greater than or equal to 1; got 0"),
+        ("panel_columns", 1.5, "report.panel_columns: input should be a valid integer; got 1.5"),
+        ("panel_size", [5.0], r"report.panel_size: list should have at least 2 items"),
+        ("methodz", ["mse"], "report.methodz: unknown parameter; did you mean report.methods"),
     ],
 )
 def test_report_config_names_the_bad_field(field: str, value: object, message: str) -> None:
     with pytest.raises(ParameterError, match=message):
-        ReportConfig(**{field: value})
+        parse_block("report", {field: value})
 
 
 def test_killed_running_and_metric_less_runs_count_as_failed_and_absent_seeds_as_missing() -> None:

@@ -118,7 +118,7 @@ def test_auto_device_falls_back_to_cpu_without_cuda() -> None:
 
 @pytest.mark.parametrize("spec", ["tpu", "gpu0", "cuda:x"])
 def test_unknown_devices_are_rejected(spec: str) -> None:
-    with pytest.raises(ValueError, match="device must be auto, cpu, cuda or cuda:N"):
+    with pytest.raises(ParameterError, match="device: must be auto, cpu, cuda or cuda:N"):
         resolve_device(spec)
 
 
@@ -131,16 +131,21 @@ def test_asking_for_cuda_without_it_says_so() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"loss": "huber"}, "loss must be one of mse, iv, biv, cutoff; got 'huber'"),
-        ({"epochs": 0}, "epochs must be a positive integer"),
-        ({"batch_size": 2.5}, "batch_size must be a positive integer"),
-        ({"lr": 0}, "lr must be a number > 0 or auto"),
-        ({"model": "resnet50"}, "model must be one of auto, vanilla_ann"),
-        ({"epsilon": "tiny"}, "epsilon must be a number >= 0 or 'auto'"),
-        ({"optimizer": "rmsprop"}, "optimizer must be one of adam, sgd; got 'rmsprop'"),
-        ({"optimizer": "sgd", "momentum": 1.0}, "momentum must be in [0, 1); got 1.0"),
+        ({"loss": "huber"}, "loss: input should be 'mse', 'iv', 'biv' or 'cutoff'; got 'huber'"),
+        ({"epochs": 0}, "epochs: input should be greater than or equal to 1; got 0"),
+        ({"batch_size": 2.5}, "batch_size: input should be a valid integer; got 2.5"),
+        ({"lr": 0}, "lr: input should be greater than 0; got 0"),
+        (
+            {"model": "resnet50"},
+            "model: input should be 'vanilla_ann', 'vanilla_cnn' or 'resnet18'",
+        ),
+        ({"epsilon": "tiny"}, "epsilon: input should be a valid number, or 'auto'; got 'tiny'"),
+        ({"optimizer": "rmsprop"}, "optimizer: input should be 'adam' or 'sgd'; got 'rmsprop'"),
+        ({"optimizer": "sgd", "momentum": 1.0}, "momentum: input should be less than 1; got 1.0"),
         ({"momentum": 0.9}, "momentum applies to optimizer: sgd only"),
-        ({"lr_scale": "mean"}, "lr_scale must be one of none, mean_weight; got 'mean'"),
+        ({"lr_scale": "mean"}, "lr_scale: input should be 'none' or 'mean_weight'; got 'mean'"),
+        ({"compile": 1}, "compile: input should be a valid boolean; got 1"),
+        ({"seed": -1}, "seed: input should be greater than or equal to 0; got -1"),
         (
             {"loss": "iv", "epsilon": "auto", "lr_scale": "mean_weight"},
             "lr_scale: mean_weight needs a numeric epsilon with loss iv",
@@ -148,9 +153,10 @@ def test_asking_for_cuda_without_it_says_so() -> None:
     ],
 )
 def test_training_config_names_bad_values(overrides: dict, message: str) -> None:
-    with pytest.raises(ValueError) as error:
-        replace(CONFIG, **overrides)
+    with pytest.raises(ParameterError) as error:
+        make_training_config("synthetic", **{**TRAINING, **overrides})
     assert message in str(error.value)
+    assert "\n" not in str(error.value)
 
 
 def test_training_loss_is_finite_and_recorded() -> None:
@@ -203,5 +209,7 @@ def test_auto_threads_is_one_for_the_tabular_network_only() -> None:
     faces = make_training_config("utkf", **{**TRAINING, "threads": "auto"})
     assert tabular.threads == 1
     assert faces.threads == len(os.sched_getaffinity(0))
-    with pytest.raises(ParameterError, match="threads must be an integer >= 1 or auto; got 0"):
+    with pytest.raises(
+        ParameterError, match="threads: input should be greater than or equal to 1; got 0"
+    ):
         make_training_config("synthetic", **{**TRAINING, "threads": 0})

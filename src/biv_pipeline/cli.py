@@ -11,6 +11,7 @@ import click
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.startup import bootstrap_project
 
+from biv_pipeline.console import input_errors_in_one_line
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.interruptions import runs_end_killed_on_interrupt
 from biv_pipeline.params import flatten
@@ -27,11 +28,12 @@ def cli() -> None:
 @cli.command(name="run", params=kedro_run.params, help=kedro_run.help)
 @click.pass_context
 def run(ctx: click.Context, pipeline: str | None, pipelines: list[str], **options: Any) -> Any:
-    """Kedro's ``run``; ``--pipeline NAME`` is a quiet alias of ``--pipelines NAME``, and
-    Ctrl-C or SIGTERM end the run's MLflow run as KILLED instead of FINISHED."""
+    """Kedro's ``run``; ``--pipeline NAME`` is a quiet alias of ``--pipelines NAME``, Ctrl-C
+    or SIGTERM end the run's MLflow run as KILLED instead of FINISHED, and an error in the
+    input is one line on stderr (exit status 1)."""
     if pipeline and pipelines:
         raise click.UsageError("give --pipeline or --pipelines, not both")
-    with runs_end_killed_on_interrupt():
+    with input_errors_in_one_line(), runs_end_killed_on_interrupt():
         return ctx.invoke(
             kedro_run, pipeline=None, pipelines=[pipeline] if pipeline else pipelines, **options
         )
@@ -62,7 +64,7 @@ def sweep(spec: Path, backend: str, params: dict[str, Any], tracking_uri: str | 
         raise click.UsageError(str(error)) from error
     overrides = flatten(params or {})
     database = f"sqlite:///{project / 'mlflow.db'}"
-    with runs_end_killed_on_interrupt():
+    with input_errors_in_one_line(), runs_end_killed_on_interrupt():
         if tracking_uri is not None or backend == "local":
             result = run_sweep(sweep_spec, project, tracking_uri or database, backend, overrides)
         else:

@@ -7,7 +7,6 @@ included: torch, MLflow and the training nodes are imported inside the hooks tha
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from dataclasses import asdict
 from types import TracebackType
@@ -17,13 +16,13 @@ from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
-from kedro.validation.exceptions import ParameterValidationError
 
+from biv_pipeline.console import input_error_line, tracebacks_wanted
 from biv_pipeline.datasets import get_dataset, register_datasets
 from biv_pipeline.declared_datasets import DATASETS_PARAMETER, raw_parameters
-from biv_pipeline.errors import MissingDataError, NonFiniteLossError, ParameterError
 from biv_pipeline.images import check_image_size
 from biv_pipeline.lineage import INGEST_VERSION, NOISY_TRAIN, pin, plan_versions
+from biv_pipeline.parameter_contract import check_parameters
 from biv_pipeline.params import flatten
 from biv_pipeline.tracking_contract import (
     FINAL_METRIC,
@@ -38,8 +37,6 @@ from biv_pipeline.training_config import TRAINING_PARAMETERS, make_training_conf
 SWEEP_RUNS = "sweep_runs"
 DATASET = "dataset"
 IMAGE_SIZE = "image_size"
-INPUT_ERRORS = (ParameterError, MissingDataError, ParameterValidationError, NonFiniteLossError)
-TRACEBACK_ENV = "BIV_TRACEBACK"
 TRAINING_CONFIG = "training_config"
 TRAINING_METRICS = "training_metrics"
 MLFLOW_UI_HINT = "kedro mlflow ui"
@@ -50,28 +47,26 @@ logger = logging.getLogger(__name__)
 class EarlyValidationHook:
     """Check every parameter a run uses before anything heavy is loaded or written.
 
-    The checks that need nothing but the parameters (dataset name, image size, the top-level
-    training parameters) run when the context is created: before the pipelines, hence torch,
-    are imported, so ``--params loss=bvi`` is named in the time Kedro takes to start. Kedro
-    validates the dataclass-typed blocks (``ingest``, ``noise``) itself when it builds the
-    catalog; before the first node (and before kedro-mlflow opens a run, hence ``tryfirst``)
-    the device is checked against the hardware and the sweep a report reads is looked up.
+    The checks that need nothing but the parameters (the whole contract of
+    :mod:`biv_pipeline.parameter_contract`, the dataset's declaration, the training settings
+    with ``auto`` resolved) run when the context is created: before the pipelines, hence
+    torch, are imported, so ``--params loss=bvi`` is named in the time Kedro takes to start.
+    Before the first node (and before kedro-mlflow opens a run, hence ``tryfirst``) the device
+    is checked against the hardware and the sweep a report reads is looked up.
     """
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         """Raise a one-line reason naming the bad parameter, before the pipelines load."""
         parameters = raw_parameters(context)
-        declarations = parameters.get(DATASETS_PARAMETER)
-        if DATASET in parameters:
-            get_dataset(parameters[DATASET], declarations)
-        if IMAGE_SIZE in parameters:
-            check_image_size(parameters[IMAGE_SIZE])
-        if {DATASET, *TRAINING_PARAMETERS} <= parameters.keys():
-            register_datasets(declarations)  # `lr: auto` resolves through the registry
-            make_training_config(
-                parameters[DATASET], *(parameters[name] for name in TRAINING_PARAMETERS)
-            )
+        check_parameters(parameters)
+        declarations = parameters[DATASETS_PARAMETER]
+        get_dataset(parameters[DATASET], declarations)
+        check_image_size(parameters[IMAGE_SIZE])
+        register_datasets(declarations)  # `lr: auto` resolves through the registry
+        make_training_config(
+            parameters[DATASET], *(parameters[name] for name in TRAINING_PARAMETERS)
+        )
 
     @hook_impl(tryfirst=True)
     def before_pipeline_run(
@@ -156,7 +151,8 @@ class LineageHook:
 
 
 class ConciseErrorsHook:
-    """Show errors in the user's input as one line on stderr instead of a traceback.
+    """Show errors in the user's input as one line on stderr instead of a traceback, for
+    every ``kedro`` command (the project's ``run`` and ``sweep`` catch them themselves).
 
     Bugs keep their full traceback, and ``BIV_TRACEBACK=1`` shows it for every error.
     """
@@ -164,17 +160,18 @@ class ConciseErrorsHook:
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         """Wrap the interpreter's exception hook (after Kedro installed its rich one)."""
-        if os.environ.get(TRACEBACK_ENV) or getattr(sys.excepthook, "concise", False):
+        if tracebacks_wanted() or getattr(sys.excepthook, "concise", False):
             return
         fallback = sys.excepthook
 
         def concise(
             kind: type[BaseException], error: BaseException, trace: TracebackType | None
         ) -> None:
-            if isinstance(error, INPUT_ERRORS):
-                print(f"Error: {' '.join(str(error).split())}", file=sys.stderr)
-            else:
+            line = input_error_line(error)
+            if line is None:
                 fallback(kind, error, trace)
+            else:
+                print(line, file=sys.stderr)
 
         concise.concise = True  # type: ignore[attr-defined]
         sys.excepthook = concise

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from biv_pipeline.errors import ParameterError
 from biv_pipeline.training_config import (
     AUTO,
     check_cutoff,
@@ -184,6 +185,22 @@ class CutoffMSELoss(WeightedSquaredLoss):
         kept = variance < self.threshold
         padding = kept.new_zeros((-kept.numel()) % batch_size)
         return torch.cat([kept, padding]).view(-1, batch_size).any(dim=1)
+
+
+def cutoff_kept_share(variance: torch.Tensor, threshold: float) -> float:
+    """Share of the labels the cutoff loss learns from: mean_k 1[sigma_k^2 < threshold].
+
+    Raises ParameterError when it is none: every batch would be skipped and the network
+    never updated, yet the run would finish as if it had trained.
+    """
+    kept = variance < threshold
+    if not kept.any():
+        raise ParameterError(
+            f"cutoff = {threshold:g} is below every seen variance of the {variance.numel()} "
+            f"training labels (smallest {variance.min().item():g}), so the cutoff loss would "
+            "never train; raise cutoff above it or choose another loss"
+        )
+    return kept.double().mean().item()
 
 
 def make_loss(

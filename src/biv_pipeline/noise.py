@@ -9,69 +9,54 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
+from pydantic import dataclasses as pydantic_dataclasses
 
 from biv_pipeline.errors import ParameterError
+from biv_pipeline.parameter_types import (
+    BLOCK_CONFIG,
+    Flag,
+    NonNegativeReal,
+    PositiveReal,
+    Probability,
+    Real,
+    Seed,
+)
 
 Distribution = Literal["uniform", "gamma"]
 Parameterisation = Literal["bounds", "alphabeta", "meanvar"]
 Units = Literal["normalized", "raw"]
 
-DISTRIBUTIONS: tuple[str, ...] = ("uniform", "gamma")
-PARAMETERISATIONS: tuple[str, ...] = ("bounds", "alphabeta", "meanvar")
-UNITS: tuple[str, ...] = ("normalized", "raw")
 WEIGHTS_TOLERANCE = 1e-6
+# one mixture component: [x, y], read per parameterisation (bounds, alphabeta or meanvar)
+ComponentPair = Annotated[list[Real], Field(min_length=2, max_length=2)]
 
 
-def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ParameterError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-
-
-def _check_optional_positive(name: str, value: float | None) -> None:
-    if value is not None and not value > 0:
-        raise ParameterError(f"{name} must be > 0 or null; got {value!r}")
-
-
-@dataclass(frozen=True)
+@pydantic_dataclasses.dataclass(frozen=True, config=BLOCK_CONFIG)
 class NoiseConfig:
-    """The user-facing ``noise`` parameter block, validated on construction.
+    """The user-facing ``noise`` parameter block, validated on construction (pydantic checks
+    keys, types and ranges; ``__post_init__`` the rules that tie fields together).
 
     See ``conf/base/parameters_noise.yml`` for the meaning of every field.
     """
 
-    components: list[list[float]]
-    enabled: bool = True
+    components: Annotated[list[ComponentPair], Field(min_length=1)]
+    enabled: Flag = True
     distribution: Distribution = "uniform"
     parameterisation: Parameterisation = "meanvar"
-    p: float = 0.5
-    weights: list[float] | None = None
-    average_variance: float | None = None
-    hetero_scale: float | None = None
-    threshold: float | None = None
-    disturbance: float = 0.0
+    p: Probability = 0.5
+    weights: list[NonNegativeReal] | None = None
+    average_variance: PositiveReal | None = None
+    hetero_scale: Probability | None = None
+    threshold: PositiveReal | None = None
+    disturbance: NonNegativeReal = 0.0
     units: Units = "normalized"
-    seed: int = 7159
+    seed: Seed = 7159
 
     def __post_init__(self) -> None:
-        _check_choice("noise.distribution", self.distribution, DISTRIBUTIONS)
-        _check_choice("noise.parameterisation", self.parameterisation, PARAMETERISATIONS)
-        _check_choice("noise.units", self.units, UNITS)
-        if not 0.0 <= self.p <= 1.0:
-            raise ParameterError(f"noise.p must be in [0, 1]; got {self.p!r}")
-        if not self.components or any(len(pair) != 2 for pair in self.components):
-            raise ParameterError(
-                "noise.components must be a non-empty list of [x, y] pairs, one per mixture "
-                f"component; got {self.components!r}"
-            )
-        if self.disturbance < 0:
-            raise ParameterError(f"noise.disturbance must be >= 0; got {self.disturbance!r}")
-        _check_optional_positive("noise.threshold", self.threshold)
-        _check_optional_positive("noise.average_variance", self.average_variance)
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ParameterError(f"noise.seed must be an integer; got {self.seed!r}")
         self._check_weights()
         self._check_average_variance()
         self._check_hetero_scale()
@@ -82,11 +67,7 @@ class NoiseConfig:
         if self.weights is None:
             return
         weights = np.asarray(self.weights, dtype=float)
-        if (
-            weights.shape != (len(self.components),)
-            or (weights < 0).any()
-            or abs(weights.sum() - 1.0) > WEIGHTS_TOLERANCE
-        ):
+        if weights.shape != (len(self.components),) or abs(weights.sum() - 1.0) > WEIGHTS_TOLERANCE:
             raise ParameterError(
                 f"noise.weights must be {len(self.components)} non-negative probabilities "
                 f"summing to 1 (one per component); got {self.weights!r}"
@@ -110,8 +91,6 @@ class NoiseConfig:
     def _check_hetero_scale(self) -> None:
         if self.hetero_scale is None:
             return
-        if not 0.0 <= self.hetero_scale <= 1.0:
-            raise ParameterError(f"noise.hetero_scale must be in [0, 1]; got {self.hetero_scale!r}")
         if (self.distribution, self.parameterisation) != ("uniform", "meanvar"):
             raise ParameterError(
                 "noise.hetero_scale applies to distribution: uniform with parameterisation: "

@@ -11,13 +11,13 @@ noisy labels, so a method is compared with the baseline through its per-seed dif
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.parameter_contract import ReportConfig
 from biv_pipeline.tracking_contract import (
     AXIS_PREFIX,
     CLEAN,
@@ -45,36 +45,6 @@ class SweepRuns:
 
     runs: pd.DataFrame
     histories: pd.DataFrame
-
-
-@dataclass(frozen=True)
-class ReportConfig:
-    """The ``report`` parameter block, validated on construction.
-
-    See ``conf/base/parameters_report.yml`` for the meaning of every field.
-    """
-
-    confidence: float = 0.95
-    baseline: str = "mse"
-    methods: list[str] = field(default_factory=lambda: [CLEAN, "mse", "iv", "biv", "cutoff"])
-    digits: int = 4
-    panel_size: list[float] = field(default_factory=lambda: [5.0, 3.5])
-    panel_columns: int = 3
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.confidence < 1.0:
-            raise ParameterError(f"report.confidence must be in (0, 1); got {self.confidence!r}")
-        if not isinstance(self.digits, int) or self.digits < 1:
-            raise ParameterError(f"report.digits must be an integer >= 1; got {self.digits!r}")
-        if not isinstance(self.panel_columns, int) or self.panel_columns < 1:
-            raise ParameterError(
-                f"report.panel_columns must be an integer >= 1; got {self.panel_columns!r}"
-            )
-        if len(self.panel_size) != 2 or min(self.panel_size) <= 0:
-            raise ParameterError(
-                f"report.panel_size must be [width, height] in inches, both > 0; "
-                f"got {self.panel_size!r}"
-            )
 
 
 def parse_tag(value: str) -> int | float | str:

@@ -8,122 +8,99 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, fields
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
+from pydantic import dataclasses as pydantic_dataclasses
 
 from biv_pipeline.datasets import get_dataset
 from biv_pipeline.errors import ParameterError
+from biv_pipeline.parameter_types import (
+    AUTO,
+    BLOCK_CONFIG,
+    Count,
+    Flag,
+    NonNegativeReal,
+    OpenFraction,
+    PositiveReal,
+    Seed,
+    describe_validation_error,
+    or_auto,
+)
 
-LOSSES: tuple[str, ...] = ("mse", "iv", "biv", "cutoff")
-MODEL_NAMES: tuple[str, ...] = ("vanilla_ann", "vanilla_cnn", "resnet18")  # models.MODELS
-OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
-LR_SCALES: tuple[str, ...] = ("none", "mean_weight")
-AUTO = "auto"
+LossName = Literal["mse", "iv", "biv", "cutoff"]
+ModelName = Literal["vanilla_ann", "vanilla_cnn", "resnet18"]  # models.MODELS
+Epsilon = or_auto(NonNegativeReal)
+DEVICE_NAME = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def _device_name(spec: str) -> str:
+    if not DEVICE_NAME.match(spec):
+        raise ValueError("must be auto, cpu, cuda or cuda:N")
+    return spec
+
+
+DeviceName = Annotated[str, Field(strict=True), AfterValidator(_device_name)]
+Momentum = Annotated[float, Field(strict=True, ge=0, lt=1)]
+LOSSES: tuple[str, ...] = get_args(LossName)
+MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 # threads: auto = 1 for the small tabular network (a Wine fit takes 1.1-2.4 s on one thread
 # but 25-31 s on two when another process is busy: synchronisation dominates its tiny
 # matrix products), every core for the image networks
 SMALL_MODELS: tuple[str, ...] = ("vanilla_ann",)
-DEVICE_NAME = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
-def check_epsilon(epsilon: float | str) -> None:
-    """epsilon is a number >= 0 or ``auto``."""
-    if epsilon != AUTO and not (
-        isinstance(epsilon, int | float) and not isinstance(epsilon, bool) and epsilon >= 0
-    ):
-        raise ParameterError(f"epsilon must be a number >= 0 or 'auto'; got {epsilon!r}")
+def _checker(name: str, kind: Any) -> Any:
+    """A function that raises ParameterError naming ``name`` unless its value is a ``kind``."""
+    adapter = TypeAdapter(kind)
+
+    def check(value: object) -> None:
+        try:
+            adapter.validate_python(value)
+        except ValidationError as error:
+            raise ParameterError(describe_validation_error(error, name)) from None
+
+    check.__doc__ = f"Raise ParameterError unless the value is a valid {name}."
+    return check
 
 
-def check_ess_ratio(ess_ratio: float) -> None:
-    """ess_ratio is a fraction in (0, 1)."""
-    if not (isinstance(ess_ratio, int | float) and 0 < ess_ratio < 1):
-        raise ParameterError(f"ess_ratio must be in (0, 1); got {ess_ratio!r}")
+# Checks of single values for the core (losses, models, devices) built outside a pipeline.
+check_epsilon = _checker("epsilon", Epsilon)
+check_ess_ratio = _checker("ess_ratio", OpenFraction)
+check_cutoff = _checker("cutoff", PositiveReal)
+check_loss_name = _checker("loss", LossName)
+check_model_name = _checker("model", ModelName)
+check_device_name = _checker("device", DeviceName)
 
 
-def check_cutoff(cutoff: float) -> None:
-    """cutoff is a variance threshold > 0."""
-    if not (isinstance(cutoff, int | float) and cutoff > 0):
-        raise ParameterError(f"cutoff must be a number > 0; got {cutoff!r}")
-
-
-def check_loss_name(name: str) -> None:
-    """name is one of ``LOSSES``."""
-    if name not in LOSSES:
-        raise ParameterError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
-
-
-def check_model_name(name: str) -> None:
-    """name is a registered model (``auto`` is resolved per dataset before this)."""
-    if name not in MODEL_NAMES:
-        raise ParameterError(f"model must be one of auto, {', '.join(MODEL_NAMES)}; got {name!r}")
-
-
-def check_device_name(spec: str) -> None:
-    """spec is auto, cpu, cuda or cuda:N (whether CUDA is there is checked where it is used)."""
-    if not (isinstance(spec, str) and DEVICE_NAME.match(spec)):
-        raise ParameterError(f"device must be auto, cpu, cuda or cuda:N; got {spec!r}")
-
-
-@dataclass(frozen=True)
+@pydantic_dataclasses.dataclass(frozen=True, config=BLOCK_CONFIG)
 class TrainingConfig:
-    """The training parameters (see ``conf/base/parameters_train.yml``), validated."""
+    """The training parameters (see ``conf/base/parameters_train.yml``) with ``auto`` model,
+    lr and threads resolved; validated on construction (pydantic checks keys, types and
+    ranges; ``__post_init__`` the rules that tie fields together)."""
 
-    loss: str = "biv"
-    epsilon: float | str = 0.5
-    ess_ratio: float = 0.5
-    cutoff: float = 1.0
-    model: str = "vanilla_ann"
-    epochs: int = 20
-    batch_size: int = 256
-    lr: float = 1e-2
-    seed: int = 0
-    device: str = "auto"
-    amp: bool | str = "auto"
-    compile: bool = False
-    optimizer: str = "adam"
-    momentum: float = 0.0
-    lr_scale: str = "none"
-    threads: int = 1
+    loss: LossName = "biv"
+    epsilon: Epsilon = 0.5
+    ess_ratio: OpenFraction = 0.5
+    cutoff: PositiveReal = 1.0
+    model: ModelName = "vanilla_ann"
+    epochs: Count = 20
+    batch_size: Count = 256
+    lr: PositiveReal = 1e-2
+    seed: Seed = 0
+    device: DeviceName = "auto"
+    amp: or_auto(Flag) = AUTO
+    compile: Flag = False
+    optimizer: Literal["adam", "sgd"] = "adam"
+    momentum: Momentum = 0.0
+    lr_scale: Literal["none", "mean_weight"] = "none"
+    threads: Count = 1
 
     def __post_init__(self) -> None:
-        check_loss_name(self.loss)
-        check_epsilon(self.epsilon)
-        check_ess_ratio(self.ess_ratio)
-        check_cutoff(self.cutoff)
-        check_model_name(self.model)
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ParameterError(f"{name} must be a positive integer; got {value!r}")
-        if not (isinstance(self.lr, int | float) and self.lr > 0):
-            raise ParameterError(f"lr must be a number > 0 or auto; got {self.lr!r}")
-        if not isinstance(self.seed, int):
-            raise ParameterError(f"seed must be an integer; got {self.seed!r}")
-        check_device_name(self.device)
-        if self.amp not in (True, False, AUTO):
-            raise ParameterError(f"amp must be auto, true or false; got {self.amp!r}")
-        if not isinstance(self.compile, bool):
-            raise ParameterError(f"compile must be true or false; got {self.compile!r}")
-        self._check_optimizer()
-        if not (isinstance(self.threads, int) and not isinstance(self.threads, bool)) or (
-            self.threads < 1
-        ):
-            raise ParameterError(f"threads must be an integer >= 1 or auto; got {self.threads!r}")
-
-    def _check_optimizer(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ParameterError(
-                f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
-            )
-        if not (isinstance(self.momentum, int | float) and 0 <= self.momentum < 1):
-            raise ParameterError(f"momentum must be in [0, 1); got {self.momentum!r}")
         if self.momentum and self.optimizer != "sgd":
             raise ParameterError(
                 f"momentum applies to optimizer: sgd only; got momentum {self.momentum} with "
                 f"optimizer {self.optimizer} (set momentum: 0)"
-            )
-        if self.lr_scale not in LR_SCALES:
-            raise ParameterError(
-                f"lr_scale must be one of {', '.join(LR_SCALES)}; got {self.lr_scale!r}"
             )
         if self.lr_scale == "mean_weight" and self.loss == "iv" and self.epsilon == AUTO:
             raise ParameterError(
@@ -132,7 +109,15 @@ class TrainingConfig:
             )
 
 
-TRAINING_PARAMETERS: tuple[str, ...] = tuple(field.name for field in fields(TrainingConfig))
+# The top-level parameters as a user gives them: model, lr and threads may be `auto`.
+UNRESOLVED_TYPES: dict[str, Any] = {
+    "model": or_auto(ModelName),
+    "lr": or_auto(PositiveReal),
+    "threads": or_auto(Count),
+}
+
+
+TRAINING_PARAMETERS: tuple[str, ...] = tuple(TrainingConfig.__pydantic_fields__)
 
 
 def make_training_config(
@@ -157,24 +142,27 @@ def make_training_config(
     """Validate the training parameters and resolve ``auto`` model, lr and threads."""
     spec = get_dataset(dataset)
     model = spec.model if model == AUTO else model
-    return TrainingConfig(
-        loss=loss,
-        epsilon=epsilon,
-        ess_ratio=ess_ratio,
-        cutoff=cutoff,
-        model=model,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=spec.lr if lr == AUTO else lr,
-        seed=seed,
-        device=device,
-        amp=amp,
-        compile=compile,
-        optimizer=optimizer,
-        momentum=momentum,
-        lr_scale=lr_scale,
-        threads=auto_threads(model) if threads == AUTO else threads,
-    )
+    try:
+        return TrainingConfig(
+            loss=loss,
+            epsilon=epsilon,
+            ess_ratio=ess_ratio,
+            cutoff=cutoff,
+            model=model,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=spec.lr if lr == AUTO else lr,
+            seed=seed,
+            device=device,
+            amp=amp,
+            compile=compile,
+            optimizer=optimizer,
+            momentum=momentum,
+            lr_scale=lr_scale,
+            threads=auto_threads(model) if threads == AUTO else threads,
+        )
+    except ValidationError as error:
+        raise ParameterError(describe_validation_error(error)) from None
 
 
 def auto_threads(model: str) -> int:

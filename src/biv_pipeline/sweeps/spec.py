@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from biv_pipeline.errors import ParameterError
+from biv_pipeline.parameter_contract import check_dotted_key
 from biv_pipeline.params import flatten
 from biv_pipeline.training_config import LOSSES
 
@@ -50,6 +51,11 @@ def load_spec(path: Path) -> SweepSpec:
     for axis, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ParameterError(f"{path}: grid.{axis} must be a non-empty list; got {values!r}")
+    for key in [*grid, *flatten(raw.get("base") or {})]:
+        try:
+            check_dotted_key(key)
+        except ParameterError as error:
+            raise ParameterError(f"{path}: {error}") from None
     bad_losses = [loss for loss in grid["loss"] if loss not in LOSSES]
     if bad_losses:
         raise ParameterError(f"{path}: grid.loss must use {', '.join(LOSSES)}; got {bad_losses}")

@@ -3,44 +3,19 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
 from biv_pipeline.datasets import SourceOptions, get_dataset
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.parameter_contract import IngestConfig
 from biv_pipeline.preprocessing import (
     Normalisation,
     apply_normalisation,
     fit_normalisation,
     split_train_test,
 )
-
-
-@dataclass(frozen=True)
-class IngestConfig:
-    """The ``ingest`` parameter block (see ``conf/base/parameters_ingest.yml``)."""
-
-    train_size: int | None = None
-    test_size: int | None = None
-    split_seed: int = 7159
-    normalize: bool = True
-    download: bool = True
-    synthetic_samples: int = 5000
-    synthetic_features: int = 8
-    synthetic_seed: int = 0
-    cache_dir: str = "data/02_intermediate"
-    decode_workers: int | None = None
-    max_bad_fraction: float = 0.01
-
-    def __post_init__(self) -> None:
-        for name in ("train_size", "test_size"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ParameterError(
-                    f"ingest.{name} must be a positive integer or null; got {value!r}"
-                )
 
 
 def load_raw_dataset(
