@@ -38,7 +38,7 @@ def test_bad_noise_p_exits_non_zero_with_one_line_naming_it(project: Path, share
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("Error: ")
-    assert "noise.p must be in [0, 1]; got 1.5" in last_line
+    assert "noise.p: input should be less than or equal to 1; got 1.5" in last_line
     assert "Traceback" not in result.stderr
     assert len(noisy_versions(project, "wine")) == 1
 

@@ -91,6 +91,8 @@ ProjectParameters: type[BaseModel] = create_model(
     ingest=(IngestConfig, IngestConfig()),
     noise=(NoiseConfig, ...),
     sweep=(Text | None, None),
+    # read by conf/base/mlflow.yml and the catalog through ${runtime_params:...}
+    mlflow_tracking_uri=(Text | None, None),
     report=(ReportConfig, ReportConfig()),
     **_training_fields(),
 )
