@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from biv_pipeline.errors import ParameterError
+from biv_pipeline.pipelines.ingest.nodes import IngestConfig
 from tests.pipelines.conftest import noisy_versions, normalisation_of, read_version, run_kedro
 
 
@@ -85,3 +87,8 @@ def test_datasets_keep_separate_version_histories(project: Path, wine_params) ->
     run_kedro(project, ["ingest", "noise"])
     assert len(noisy_versions(project, "wine")) == 1
     assert len(noisy_versions(project, "synthetic")) == 1
+
+
+def test_a_max_bad_fraction_outside_0_to_1_is_refused_with_the_ingest_block() -> None:
+    with pytest.raises(ParameterError, match=r"ingest.max_bad_fraction must be .*; got 1.5"):
+        IngestConfig(max_bad_fraction=1.5)

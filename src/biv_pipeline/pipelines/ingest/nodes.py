@@ -10,6 +10,7 @@ import pandas as pd
 
 from biv_pipeline.datasets import SourceOptions, get_dataset
 from biv_pipeline.errors import ParameterError
+from biv_pipeline.images import check_max_bad_fraction
 from biv_pipeline.preprocessing import (
     Normalisation,
     apply_normalisation,
@@ -41,6 +42,7 @@ class IngestConfig:
                 raise ParameterError(
                     f"ingest.{name} must be a positive integer or null; got {value!r}"
                 )
+        check_max_bad_fraction(self.max_bad_fraction)
 
 
 def load_raw_dataset(
