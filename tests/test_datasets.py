@@ -17,7 +17,7 @@ from biv_pipeline.datasets import (
     get_dataset,
     make_synthetic,
 )
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.errors import MissingDataError, ParameterError
 from biv_pipeline.tables import download_archive
 
 DECLARATIONS = Path(__file__).resolve().parents[1] / "conf" / "base" / "parameters_datasets.yml"
@@ -163,3 +163,266 @@ def test_the_synthetic_split_scales_with_the_samples_generated() -> None:
     split = get_dataset("synthetic").default_split
     assert split(5000) == (4000, 1000)  # the original's sizes at the default 5000 rows
     assert split(600) == (480, 120)
+
+
+# --- bad data files: one clear line naming the file, the column and the lines -------------
+
+RED, WHITE = "winequality-red.csv", "winequality-white.csv"
+ALCOHOL = 10  # position of "alcohol" among the wine columns
+QUALITY = 11  # position of the label
+WINE_FEATURES = [
+    "fixed acidity",
+    "volatile acidity",
+    "citric acid",
+    "residual sugar",
+    "chlorides",
+    "free sulfur dioxide",
+    "total sulfur dioxide",
+    "density",
+    "pH",
+    "sulphates",
+    "alcohol",
+]
+
+
+def wine_copy(shared_data: Path, target: Path) -> tuple[Path, Path]:
+    """The two shared wine files copied under ``target/wine``, to be damaged."""
+    (target / "wine").mkdir(parents=True)
+    paths = []
+    for name in (RED, WHITE):
+        paths.append(target / "wine" / name)
+        paths[-1].write_bytes((shared_data / "wine" / name).read_bytes())
+    return paths[0], paths[1]
+
+
+def edit_lines(path: Path, edit) -> None:
+    """Rewrite ``path`` with ``edit(list of lines without line ends)``."""
+    path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
+
+
+def set_cell(path: Path, line: int, column: int, value: str) -> None:
+    """Put ``value`` into ``column`` (0-based) of the 1-based ``line`` of a ';' file."""
+
+    def edit(lines: list[str]) -> list[str]:
+        cells = lines[line - 1].split(";")
+        cells[column] = value
+        lines[line - 1] = ";".join(cells)
+        return lines
+
+    edit_lines(path, edit)
+
+
+def without_column(path: Path, column: int) -> None:
+    edit_lines(path, lambda lines: [";".join(np.delete(x.split(";"), column)) for x in lines])
+
+
+def constant_label(path: Path) -> None:
+    edit_lines(path, lambda lines: lines[:1] + [x.rsplit(";", 1)[0] + ";5" for x in lines[1:]])
+
+
+def damage_missing_feature(red: Path, white: Path) -> None:
+    without_column(red, ALCOHOL)
+    without_column(white, ALCOHOL)
+
+
+def damage_extra_column(red: Path, white: Path) -> None:
+    edit_lines(white, lambda lines: [lines[0] + ';"colour"'] + [x + ";white" for x in lines[1:]])
+
+
+def damage_non_numeric(red: Path, white: Path) -> None:
+    set_cell(red, 3, ALCOHOL, "abc")
+    set_cell(red, 8, ALCOHOL, "1,5")
+
+
+def damage_blank_lines_then_text(red: Path, white: Path) -> None:
+    edit_lines(red, lambda lines: [*lines[:3], "", "", *lines[3:]])
+    set_cell(red, 9, ALCOHOL, "abc")
+
+
+def damage_empty_cells(red: Path, white: Path) -> None:
+    set_cell(white, 5, 2, "")
+    set_cell(white, 9, 2, "NA")
+
+
+def damage_comma_separated(red: Path, white: Path) -> None:
+    edit_lines(red, lambda lines: [x.replace(";", ",") for x in lines])
+
+
+def damage_duplicate_header(red: Path, white: Path) -> None:
+    edit_lines(red, lambda lines: [lines[0].replace('"citric acid"', '"pH"'), *lines[1:]])
+
+
+def damage_constant_label(red: Path, white: Path) -> None:
+    constant_label(red)
+    constant_label(white)
+
+
+# (damage, declaration changes, error type, fragments the one-line message must hold)
+BAD_WINE = {
+    "a feature the declaration names is missing": (
+        damage_missing_feature,
+        {"features": WINE_FEATURES},
+        ParameterError,
+        [
+            "datasets.wine.features names columns ['alcohol']",
+            f"wine/{RED} does not have",
+            "its columns: fixed acidity, volatile acidity",
+        ],
+    ),
+    "the label column is missing": (
+        lambda red, white: without_column(red, QUALITY),
+        {},
+        ParameterError,
+        ["datasets.wine.label names columns ['quality']", f"wine/{RED} does not have"],
+    ),
+    "the white file lacks a column the red one has": (
+        lambda red, white: without_column(white, ALCOHOL),
+        {},
+        ParameterError,
+        [f"wine/{WHITE} lacks columns ['alcohol'] that", f"wine/{RED} has", "same columns"],
+    ),
+    "the white file has an extra column": (
+        damage_extra_column,
+        {},
+        ParameterError,
+        [f"wine/{WHITE} has columns ['colour'] that", f"wine/{RED} does not have"],
+    ),
+    "text in a numeric feature": (
+        damage_non_numeric,
+        {},
+        ParameterError,
+        [
+            f"wine/{RED}: column 'alcohol' is not numeric",
+            "not a finite number in 2 rows (line 3 'abc', line 8 '1,5')",
+        ],
+    ),
+    "line numbers count blank lines": (
+        damage_blank_lines_then_text,
+        {},
+        ParameterError,
+        [f"wine/{RED}: column 'alcohol'", "in 1 row (line 9 'abc')"],
+    ),
+    "an infinite feature": (
+        lambda red, white: set_cell(white, 10, 0, "inf"),
+        {},
+        ParameterError,
+        [f"wine/{WHITE}: column 'fixed acidity' is not numeric", "(line 10 inf)"],
+    ),
+    "empty cells in a feature": (
+        damage_empty_cells,
+        {},
+        ParameterError,
+        [f"wine/{WHITE}: column 'citric acid' has missing values in 2 rows (lines 5, 9)"],
+    ),
+    "text in the label": (
+        lambda red, white: set_cell(red, 5, QUALITY, "five"),
+        {},
+        ParameterError,
+        [f"wine/{RED}: the label column 'quality' is not a finite number in 1 row (line 5 'five')"],
+    ),
+    "an empty file": (
+        lambda red, white: white.write_bytes(b""),
+        {},
+        MissingDataError,
+        [f"wine/{WHITE} has no data rows (the file is empty)"],
+    ),
+    "a header-only file": (
+        lambda red, white: edit_lines(white, lambda lines: lines[:1]),
+        {},
+        MissingDataError,
+        [f"wine/{WHITE} has no data rows (only a header)"],
+    ),
+    "a comma-separated file declared with ';'": (
+        damage_comma_separated,
+        {},
+        ParameterError,
+        [f"wine/{RED} looks ','-separated but the declaration says separator ';'"],
+    ),
+    "a tab-separated file declared with ';'": (
+        lambda red, white: edit_lines(white, lambda lines: [x.replace(";", "\t") for x in lines]),
+        {},
+        ParameterError,
+        [f"wine/{WHITE} looks '\\t'-separated but the declaration says separator ';'"],
+    ),
+    "a column name twice in the header": (
+        damage_duplicate_header,
+        {},
+        ParameterError,
+        [f"wine/{RED} has the column names ['pH'] more than once in its header"],
+    ),
+    "a row with too many fields": (
+        lambda red, white: set_cell(red, 4, QUALITY, "5;7"),
+        {},
+        ParameterError,
+        [f"wine/{RED} cannot be read as CSV with separator ';'", "Expected 12 fields in line 4"],
+    ),
+    "a constant label": (
+        damage_constant_label,
+        {},
+        ParameterError,
+        ["the label column 'quality' holds 5 in all 6497 rows of", "constant label"],
+    ),
+}
+
+
+def bad_wine_error(shared_data: Path, tmp_path: Path, case: str) -> pytest.ExceptionInfo:
+    damage, changes, error, _ = BAD_WINE[case]
+    damage(*wine_copy(shared_data, tmp_path))
+    declared = {**DATASETS, "wine": {**DATASETS["wine"], **changes}}
+    with pytest.raises(error) as raised:
+        load("wine", tmp_path, declared, download=False)
+    return raised
+
+
+@pytest.mark.parametrize("case", BAD_WINE)
+def test_a_bad_wine_file_is_named_with_its_column_and_lines(
+    shared_data: Path, tmp_path: Path, case: str
+) -> None:
+    message = str(bad_wine_error(shared_data, tmp_path, case).value)
+    for fragment in BAD_WINE[case][3]:
+        assert fragment in message
+
+
+@pytest.mark.parametrize("case", BAD_WINE)
+def test_a_bad_wine_file_is_reported_in_one_line(
+    shared_data: Path, tmp_path: Path, case: str
+) -> None:
+    message = str(bad_wine_error(shared_data, tmp_path, case).value)
+    assert "\n" not in message
+    assert message.startswith("datasets.wine")
+
+
+def test_rows_without_a_label_are_dropped_with_a_warning_naming_their_lines(
+    shared_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    red, white = wine_copy(shared_data, tmp_path)
+    set_cell(red, 5, QUALITY, "")
+    set_cell(white, 9, QUALITY, "")
+    frame = load("wine", tmp_path, download=False)
+    assert (len(frame), frame.attrs["rows_missing_label"]) == (6495, 2)
+    assert not frame.isna().any().any()
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "dropped 2 of 6497 rows with a missing label 'quality'" in warning
+    assert f"wine/{RED} line 5; " in warning
+    assert f"wine/{WHITE} line 9)" in warning
+
+
+def test_a_missing_feature_in_a_row_without_a_label_is_dropped_with_it(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("a,b,y\n1,2,1.0\n,3,\n3,4,3.5\n")
+    frame = load("t", tmp_path, {"t": {"kind": "csv", "files": ["t.csv"], "label": "y"}})
+    assert frame["a"].tolist() == [1.0, 3.0]
+
+
+def test_a_table_where_no_row_has_a_label_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("a,y\n1,\n2,\n")
+    with pytest.raises(MissingDataError, match=r"every row of .*t\.csv has a missing label 'y'"):
+        load("t", tmp_path, {"t": {"kind": "csv", "files": ["t.csv"], "label": "y"}})
+
+
+def test_text_in_a_categorical_column_is_allowed_but_an_empty_cell_is_not(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("colour,y\nred,1\n,2\nblue,3\n")
+    declared = {"t": {"kind": "csv", "files": ["t.csv"], "label": "y", "categorical": "colour"}}
+    with pytest.raises(
+        ParameterError, match=r"column 'colour' has missing values in 1 row \(line 3\)"
+    ):
+        load("t", tmp_path, declared)

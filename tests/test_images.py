@@ -12,6 +12,7 @@ from PIL import Image
 from biv_pipeline.errors import MissingDataError, ParameterError
 from biv_pipeline.images import (
     IMAGE_KEY,
+    MAX_IMAGE_SIZE,
     build_image_cache,
     channel_statistics,
     channel_sums_path,
@@ -72,7 +73,10 @@ def test_bad_names_and_corrupt_images_are_skipped_and_reported(
         "30_1_2_20170116174525125.jpg.chip.jpg",
         "31_0_0_20170116174525126.jpg.chip.jpg",
     ]
-    assert "skipped 1 files with unparsable names and 2 undecodable" in report.describe()
+    assert report.describe().startswith(
+        "skipped 3 of 123 images: 1 with unparsable names (not_a_utkface_name.jpg); "
+        "2 undecodable or non-RGB (30_1_2_20170116174525125.jpg.chip.jpg, "
+    )
 
 
 def test_too_many_bad_files_fail_with_the_limit(face_folder: Path, tmp_path: Path) -> None:
@@ -98,9 +102,90 @@ def test_an_empty_folder_says_what_to_put_there(tmp_path: Path) -> None:
         build_image_cache(tmp_path, 32, tmp_path / "cache", 2, 0.01)
 
 
-def test_tiny_image_sizes_are_refused(face_folder: Path, tmp_path: Path) -> None:
-    with pytest.raises(ParameterError, match="image_size must be an integer >= 16; got 8"):
-        build_image_cache(face_folder, 8, tmp_path / "cache", 2, 0.01)
+@pytest.mark.parametrize("size", [8, MAX_IMAGE_SIZE + 1, 4000, 64.0, True])
+def test_image_sizes_out_of_range_are_refused_with_the_range(
+    face_folder: Path, tmp_path: Path, size: object
+) -> None:
+    with pytest.raises(ParameterError) as raised:
+        build_image_cache(face_folder, size, tmp_path / "cache", 2, 0.01)
+    message = str(raised.value)
+    assert message.startswith("image_size must be an integer from 16 to 512 pixels")
+    assert message.endswith(f"; got {size!r}")
+    assert "\n" not in message
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5, "1%"])
+def test_max_bad_fractions_outside_0_to_1_are_refused(
+    face_folder: Path, tmp_path: Path, fraction: object
+) -> None:
+    with pytest.raises(ParameterError, match=r"ingest.max_bad_fraction must be .* from 0 .* to 1"):
+        build_image_cache(face_folder, 32, tmp_path / "cache", 2, fraction)
+
+
+def add_small_faces(face_folder: Path, count: int) -> list[str]:
+    """``count`` real faces shrunk to 100 x 100, named to sort before the 200 x 200 ones."""
+    source = sorted(face_folder.iterdir())[0]
+    names = [f"100_0_0_2016010100000{index:04d}.jpg.chip.jpg" for index in range(count)]
+    for name in names:
+        Image.open(source).resize((100, 100)).save(face_folder / name)
+    return names
+
+
+def test_the_expected_size_is_the_most_common_not_the_first_files(
+    face_folder: Path, tmp_path: Path
+) -> None:
+    (small,) = add_small_faces(face_folder, 1)
+    assert sorted(p.name for p in face_folder.iterdir())[0] == small
+    table, cache, report = build_image_cache(face_folder, 32, tmp_path / "cache", 2, 0.01)
+    assert len(table) == SUBSET
+    assert small not in set(table["file"])
+    assert open_image_cache(cache.images).shape == (SUBSET, 3, 32, 32)
+    assert (report.common_size, report.odd_sizes) == ((200, 200), {small: (100, 100)})
+    assert report.describe() == (
+        f"skipped 1 of {SUBSET + 1} images: 1 not 200x200 like most of them ({small} 100x100)"
+    )
+
+
+def test_too_many_odd_sizes_stop_naming_a_few_and_the_count(
+    face_folder: Path, tmp_path: Path
+) -> None:
+    small = add_small_faces(face_folder, 7)
+    with pytest.raises(MissingDataError) as raised:
+        build_image_cache(face_folder, 32, tmp_path / "cache", 2, 0.05)
+    message = str(raised.value)
+    assert f"skipped 7 of {SUBSET + 7} images: 7 not 200x200 like most of them" in message
+    assert f"({small[0]} 100x100, {small[1]} 100x100," in message
+    assert f"{small[4]} 100x100 and 2 more)" in message
+    assert small[5] not in message
+    assert "5.51% of the files, more than ingest.max_bad_fraction = 5% allows" in message
+    assert "\n" not in message
+    assert not list((tmp_path / "cache").glob("*.npy"))
+
+
+def test_one_odd_face_with_no_bad_file_allowed_names_it_and_the_limit(
+    face_folder: Path, tmp_path: Path
+) -> None:
+    (small,) = add_small_faces(face_folder, 1)
+    with pytest.raises(MissingDataError) as raised:
+        build_image_cache(face_folder, 32, tmp_path / "cache", 2, 0.0)
+    message = str(raised.value)
+    assert f"1 not 200x200 like most of them ({small} 100x100)" in message
+    assert "that is 0.826% of the files, more than ingest.max_bad_fraction = 0% allows" in message
+    assert "\n" not in message
+
+
+def test_a_folder_where_no_name_parses_says_no_image_is_usable(
+    face_folder: Path, tmp_path: Path
+) -> None:
+    for index, path in enumerate(sorted(face_folder.iterdir())):
+        path.rename(face_folder / f"face{index}.jpg")
+    with pytest.raises(MissingDataError) as raised:
+        build_image_cache(face_folder, 32, tmp_path / "cache", 2, 1.0)
+    message = str(raised.value)
+    assert f"no image is usable; skipped {SUBSET} of {SUBSET} images: {SUBSET} with" in message
+    assert "unparsable names (face0.jpg, face1.jpg," in message
+    assert "\n" not in message
 
 
 def test_channel_statistics_match_a_float64_reference() -> None:

@@ -143,7 +143,10 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
     assert (result.finished, result.failed) == (1, ["mse|seed=0|lr=-1.0"])
     runs = sweep_runs(project, "failing").set_index("tags.trial")
     assert runs.loc["mse|seed=0|lr=-1.0", "status"] == "FAILED"
-    assert "lr: input should be greater than 0, or 'auto'; got -1.0" in runs.loc["mse|seed=0|lr=-1.0", "tags.error"]
+    assert (
+        "lr: input should be greater than 0, or 'auto'; got -1.0"
+        in runs.loc["mse|seed=0|lr=-1.0", "tags.error"]
+    )
     assert runs.loc["mse|seed=0|lr=0.01", "status"] == "FINISHED"
     assert runs.loc["mse|seed=0|lr=0.01", "tags.axis.lr"] == "0.01"
     # the console: one line per trial and the closing table; the sessions' logs: the file

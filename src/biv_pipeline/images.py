@@ -11,8 +11,9 @@ import hashlib
 import json
 import os
 import re
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,9 @@ IMAGE_KEY = "image_index"
 CHUNK = 64
 SHOWN_BAD_FILES = 5
 MIN_IMAGE_SIZE = 16
+# The cache holds N x 3 x S^2 bytes: at S = 4000 twenty faces made a 960 MB cache, the whole of
+# UTKFace (24k faces) would need over a terabyte. The paper uses 200 (the faces' own size).
+MAX_IMAGE_SIZE = 512
 
 
 SUMS = 0  # row of a channel-sums entry: the sum of the uint8 values of each channel
@@ -51,20 +55,41 @@ class DecodeReport:
     total: int
     bad_names: list[str]
     bad_images: list[str]
+    odd_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    common_size: tuple[int, int] | None = None
+
+    @property
+    def bad_count(self) -> int:
+        """Files that were skipped."""
+        return len(self.bad_names) + len(self.bad_images) + len(self.odd_sizes)
 
     @property
     def bad_fraction(self) -> float:
         """Share of files that were skipped."""
-        return (len(self.bad_names) + len(self.bad_images)) / max(self.total, 1)
+        return self.bad_count / max(self.total, 1)
 
     def describe(self) -> str:
-        """One line naming a few skipped files."""
-        shown = (self.bad_names + self.bad_images)[:SHOWN_BAD_FILES]
-        return (
-            f"skipped {len(self.bad_names)} files with unparsable names and "
-            f"{len(self.bad_images)} undecodable or non-RGB/size-inconsistent images of "
-            f"{self.total} (e.g. {', '.join(shown)})"
-        )
+        """One line counting the skipped files of each kind and naming a few of each."""
+        parts = []
+        if self.bad_names:
+            parts.append(f"{len(self.bad_names)} with unparsable names ({_some(self.bad_names)})")
+        if self.bad_images:
+            parts.append(
+                f"{len(self.bad_images)} undecodable or non-RGB ({_some(self.bad_images)})"
+            )
+        if self.odd_sizes:
+            height, width = self.common_size or (0, 0)
+            odd = [f"{name} {h}x{w}" for name, (h, w) in self.odd_sizes.items()]
+            parts.append(
+                f"{len(self.odd_sizes)} not {height}x{width} like most of them ({_some(odd)})"
+            )
+        return f"skipped {self.bad_count} of {self.total} images: {'; '.join(parts)}"
+
+
+def _some(names: list[str]) -> str:
+    """The first few ``names``, and how many more there are."""
+    more = len(names) - SHOWN_BAD_FILES
+    return ", ".join(names[:SHOWN_BAD_FILES]) + (f" and {more} more" if more > 0 else "")
 
 
 def parse_utkface_names(names: list[str]) -> tuple[pd.DataFrame, list[str]]:
@@ -89,7 +114,9 @@ def folder_fingerprint(folder: Path, names: list[str], image_size: int) -> str:
     return digest.hexdigest()[:16]
 
 
-def _decode_one(path: Path, image_size: int, expected_hw: tuple[int, int]) -> np.ndarray | None:
+def _decode_one(path: Path, image_size: int) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """The RGB image at ``path`` resized to ``image_size`` square and its height and width
+    before resizing; None if it is not an RGB JPEG."""
     # torchvision is imported where images are decoded: every `kedro` command imports
     # this module (through the dataset registry), few decode images
     from torchvision.io import ImageReadMode, decode_jpeg, read_file  # noqa: PLC0415
@@ -99,43 +126,38 @@ def _decode_one(path: Path, image_size: int, expected_hw: tuple[int, int]) -> np
         image = decode_jpeg(read_file(str(path)), mode=ImageReadMode.UNCHANGED)
     except RuntimeError:
         return None
-    if image.shape[0] != 3 or tuple(image.shape[1:]) != expected_hw:
+    if image.shape[0] != 3:
         return None
-    if image.shape[-1] != image_size:
+    height, width = image.shape[1:]
+    if (height, width) != (image_size, image_size):
         image = resize(image, [image_size, image_size], antialias=True)
-    return image.numpy()
+    return image.numpy(), (height, width)
 
 
-def _decode_into(
-    fd: int, offset: int, paths: list[Path], size: int, expected_hw: tuple[int, int]
-) -> np.ndarray:
+def _decode_into(fd: int, offset: int, paths: list[Path], size: int) -> np.ndarray:
     """Decode ``paths`` and write them one after another from ``offset`` of the open file ``fd``.
 
     ``os.pwrite`` copies into the page cache: no page faults on a huge in-memory array, which
-    cost about as much as decoding in a virtual machine. Returns which images were good.
+    cost about as much as decoding in a virtual machine. Returns each image's height and width
+    before resizing, (0, 0) for one that did not decode as RGB.
     """
-    good = np.zeros(len(paths), dtype=bool)
+    sizes = np.zeros((len(paths), 2), dtype=np.int64)
     item_bytes = 3 * size * size
     for index, path in enumerate(paths):
-        image = _decode_one(path, size, expected_hw)
-        if image is not None:
+        decoded = _decode_one(path, size)
+        if decoded is not None:
+            image, sizes[index] = decoded
             os.pwrite(
                 fd, memoryview(np.ascontiguousarray(image)).cast("B"), offset + index * item_bytes
             )
-            good[index] = True
-    return good
+    return sizes
 
 
-def _reference_size(paths: list[Path]) -> tuple[int, int]:
-    """Height and width of the first image that decodes (all others must match it)."""
-    from torchvision.io import decode_jpeg, read_file  # noqa: PLC0415 - see _decode_one
-
-    for path in paths:
-        try:
-            return tuple(decode_jpeg(read_file(str(path))).shape[1:])
-        except RuntimeError:
-            continue
-    raise MissingDataError(f"none of the {len(paths)} images in {paths[0].parent} decodes")
+def common_size(sizes: np.ndarray) -> tuple[int, int] | None:
+    """The most common (height, width) of the decoded images (rows of ``sizes`` that are not
+    (0, 0)); on a tie, the size of the first such image. None when none decoded."""
+    counts = Counter(map(tuple, sizes[sizes[:, 0] > 0].tolist()))
+    return counts.most_common(1)[0][0] if counts else None
 
 
 def decode_folder(
@@ -143,13 +165,12 @@ def decode_folder(
 ) -> np.ndarray:
     """Decode ``files`` in parallel into the ``.npy`` file ``target`` (N, 3, S, S) uint8.
 
-    Returns the mask of the images that decoded and matched the expected height and width,
-    those of the first file that decodes (UTKFace: 200 x 200); the others stay zero.
+    Returns each image's height and width before resizing, (0, 0) for one that did not decode
+    as RGB (its place in ``target`` stays zero).
     """
     import torch  # noqa: PLC0415 - see _decode_one
 
     paths = [folder / name for name in files]
-    expected_hw = _reference_size(paths)
     shape = (len(paths), 3, image_size, image_size)
     item_bytes = 3 * image_size * image_size
     with target.open("wb") as handle:
@@ -173,25 +194,76 @@ def decode_folder(
                         start + first * item_bytes,
                         paths[first : first + CHUNK],
                         image_size,
-                        expected_hw,
                     )
                     for first in range(0, len(paths), CHUNK)
                 ]
-                masks = []
+                sizes = []
                 for future in futures:
-                    masks.append(future.result())
-                    bar.update(len(masks[-1]))
+                    sizes.append(future.result())
+                    bar.update(len(sizes[-1]))
         finally:
             torch.set_num_threads(torch_threads)
-    return np.concatenate(masks)
+    return np.concatenate(sizes) if sizes else np.zeros((0, 2), dtype=np.int64)
 
 
 def check_image_size(image_size: int) -> None:
-    """image_size is an integer of at least MIN_IMAGE_SIZE pixels."""
-    if not (isinstance(image_size, int) and image_size >= MIN_IMAGE_SIZE):
+    """image_size is an integer from MIN_IMAGE_SIZE to MAX_IMAGE_SIZE pixels."""
+    if not (
+        isinstance(image_size, int)
+        and not isinstance(image_size, bool)
+        and MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE
+    ):
         raise ParameterError(
-            f"image_size must be an integer >= {MIN_IMAGE_SIZE}; got {image_size!r}"
+            f"image_size must be an integer from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels "
+            f"(the side of the square each face is resized to); got {image_size!r}"
         )
+
+
+def check_max_bad_fraction(max_bad_fraction: float) -> None:
+    """ingest.max_bad_fraction is a share of the files, from 0 to 1."""
+    if not (
+        isinstance(max_bad_fraction, int | float)
+        and not isinstance(max_bad_fraction, bool)
+        and 0 <= max_bad_fraction <= 1
+    ):
+        raise ParameterError(
+            "ingest.max_bad_fraction must be a share of the image files from 0 (none may be "
+            f"skipped) to 1; got {max_bad_fraction!r}"
+        )
+
+
+def _percent(share: float) -> str:
+    """``share`` as a percentage with three significant digits (0.00417%, 0.826%, 1%)."""
+    return f"{100 * share:.3g}%"
+
+
+def _check_decoded(
+    folder: Path, report: DecodeReport, good_count: int, max_bad_fraction: float
+) -> None:
+    """Raise when no image is usable or more than ``max_bad_fraction`` of them were skipped."""
+    if not good_count:
+        raise MissingDataError(f"{folder}: no image is usable; {report.describe()}")
+    if report.bad_fraction > max_bad_fraction:
+        raise MissingDataError(
+            f"{folder}: {report.describe()}; that is {_percent(report.bad_fraction)} of the "
+            f"files, more than ingest.max_bad_fraction = {_percent(max_bad_fraction)} allows "
+            "(raise it to train on the others, or fix or remove the files)"
+        )
+
+
+def _judge_sizes(
+    table: pd.DataFrame, sizes: np.ndarray, total: int, bad_names: list[str]
+) -> tuple[np.ndarray, DecodeReport]:
+    """Which decoded images are good (of the most common size) and the report on the others."""
+    common = common_size(sizes)
+    decoded = sizes[:, 0] > 0
+    good = decoded & (sizes == common).all(axis=1) if common else decoded
+    files = table["file"].to_numpy()
+    odd = {
+        str(name): (int(h), int(w))
+        for name, (h, w) in zip(files[decoded & ~good], sizes[decoded & ~good], strict=True)
+    }
+    return good, DecodeReport(total, bad_names, list(files[~decoded]), odd, common)
 
 
 def build_image_cache(
@@ -203,6 +275,7 @@ def build_image_cache(
     decode report (None when the cache was reused).
     """
     check_image_size(image_size)
+    check_max_bad_fraction(max_bad_fraction)
     names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".jpg"))
     if not names:
         raise MissingDataError(
@@ -222,14 +295,13 @@ def build_image_cache(
     table, bad_names = parse_utkface_names(names)
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = cache.images.with_suffix(".partial.npy")
-    good = decode_folder(folder, list(table["file"]), image_size, workers, partial)
-    report = DecodeReport(len(names), bad_names, list(table.loc[~good, "file"]))
-    if report.bad_fraction > max_bad_fraction:
+    sizes = decode_folder(folder, list(table["file"]), image_size, workers, partial)
+    good, report = _judge_sizes(table, sizes, len(names), bad_names)
+    try:
+        _check_decoded(folder, report, int(good.sum()), max_bad_fraction)
+    except MissingDataError:
         partial.unlink()
-        raise MissingDataError(
-            f"{folder}: {report.describe()}; that is more than "
-            f"ingest.max_bad_fraction = {max_bad_fraction:.0%}"
-        )
+        raise
     if not good.all():
         np.save(partial, np.load(partial, mmap_mode="r")[good])
     partial.replace(cache.images)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from pydantic import dataclasses as pydantic_dataclasses
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.images import MIN_IMAGE_SIZE
+from biv_pipeline.images import check_image_size, check_max_bad_fraction
 from biv_pipeline.noise import NoiseConfig
 from biv_pipeline.parameter_types import (
     BLOCK_CONFIG,
@@ -27,6 +27,7 @@ from biv_pipeline.parameter_types import (
     PositiveReal,
     Seed,
     Text,
+    checked_by,
     describe_validation_error,
     field_names,
 )
@@ -53,7 +54,9 @@ class IngestConfig:
     synthetic_seed: Seed = 0
     cache_dir: Text = "data/02_intermediate"
     decode_workers: Count | None = None
-    max_bad_fraction: Annotated[float, Field(strict=True, ge=0, lt=1)] = 0.01
+    max_bad_fraction: Annotated[float, Field(strict=True), checked_by(check_max_bad_fraction)] = (
+        0.01
+    )
 
 
 @pydantic_dataclasses.dataclass(frozen=True, config=BLOCK_CONFIG)
@@ -87,7 +90,7 @@ ProjectParameters: type[BaseModel] = create_model(
     tag=(str | int | float | None, None),
     run_tags=(dict[str, Any], {}),
     datasets=(dict[str, dict[str, Any]], {}),
-    image_size=(Annotated[int, Field(strict=True, ge=MIN_IMAGE_SIZE)], 200),
+    image_size=(Annotated[int, Field(strict=True), checked_by(check_image_size)], 200),
     ingest=(IngestConfig, IngestConfig()),
     noise=(NoiseConfig, ...),
     sweep=(Text | None, None),

@@ -11,7 +11,14 @@ import difflib
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, PlainValidator, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+)
 from pydantic_core import PydanticCustomError
 
 from biv_pipeline.errors import ParameterError
@@ -31,6 +38,17 @@ Probability = Annotated[float, Field(strict=True, ge=0, le=1)]
 OpenFraction = Annotated[float, Field(strict=True, gt=0, lt=1)]  # in (0, 1)
 Count = Annotated[int, Field(strict=True, ge=1)]
 Seed = Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)]
+
+
+def checked_by(check: Callable[[Any], None]) -> AfterValidator:
+    """Run a framework-free check (one that raises ParameterError) after the type check, so
+    the core and the contract share one rule and one message."""
+
+    def validate(value: object) -> object:
+        check(value)
+        return value
+
+    return AfterValidator(validate)
 
 
 def or_auto(kind: Any) -> Any:

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from biv_pipeline.errors import ParameterError
+from biv_pipeline.parameter_contract import parse_block
 from tests.pipelines.conftest import noisy_versions, normalisation_of, read_version, run_kedro
 
 
@@ -52,7 +54,9 @@ def test_threshold_drops_the_noisy_rows(project: Path, wine_params) -> None:
 
 def test_a_bad_noise_parameter_fails_before_writing_a_version(project: Path, wine_params) -> None:
     run_kedro(project, ["ingest", "noise"], **wine_params)
-    with pytest.raises(Exception, match=r"noise.p: input should be less than or equal to 1; got 1.5"):
+    with pytest.raises(
+        Exception, match=r"noise.p: input should be less than or equal to 1; got 1.5"
+    ):
         run_kedro(project, ["noise"], **wine_params, noise={"p": 1.5})
     assert len(noisy_versions(project, "wine")) == 1
 
@@ -85,3 +89,8 @@ def test_datasets_keep_separate_version_histories(project: Path, wine_params) ->
     run_kedro(project, ["ingest", "noise"])
     assert len(noisy_versions(project, "wine")) == 1
     assert len(noisy_versions(project, "synthetic")) == 1
+
+
+def test_a_max_bad_fraction_outside_0_to_1_is_refused_with_the_ingest_block() -> None:
+    with pytest.raises(ParameterError, match=r"ingest.max_bad_fraction must be .*; got 1.5"):
+        parse_block("ingest", {"max_bad_fraction": 1.5})

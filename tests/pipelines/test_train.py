@@ -86,7 +86,9 @@ def test_full_default_run_tracks_the_model(project: Path) -> None:
 
 def test_a_bad_loss_lists_the_valid_losses(project: Path, wine_params) -> None:
     run_kedro(project, ["ingest", "noise"], **wine_params)
-    with pytest.raises(ValueError, match="loss: input should be 'mse', 'iv', 'biv' or 'cutoff'; got 'l1'"):
+    with pytest.raises(
+        ValueError, match="loss: input should be 'mse', 'iv', 'biv' or 'cutoff'; got 'l1'"
+    ):
         run_kedro(project, ["train"], **wine_params, loss="l1")
 
 

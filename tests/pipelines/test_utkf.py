@@ -64,7 +64,9 @@ def test_auto_model_is_the_vanilla_cnn_for_faces(project: Path, utkf_params) -> 
 
 
 def test_a_bad_image_size_is_named_before_decoding(project: Path, utkf_params) -> None:
-    with pytest.raises(ValueError, match="image_size: input should be greater than or equal to 16; got 4"):
+    with pytest.raises(
+        ValueError, match=r"image_size must be an integer from 16 to 512 pixels .*; got 4"
+    ):
         run_kedro(project, **{**utkf_params, "image_size": 4})
     assert not cache_files(project)
 
