@@ -21,7 +21,12 @@ from kedro.validation.exceptions import ParameterValidationError
 
 from biv_pipeline.datasets import get_dataset, register_datasets
 from biv_pipeline.declared_datasets import DATASETS_PARAMETER, raw_parameters
-from biv_pipeline.errors import MissingDataError, NonFiniteLossError, ParameterError
+from biv_pipeline.errors import (
+    MissingDataError,
+    NonFiniteLossError,
+    ParameterError,
+    TrackingError,
+)
 from biv_pipeline.images import check_image_size
 from biv_pipeline.lineage import INGEST_VERSION, NOISY_TRAIN, pin, plan_versions
 from biv_pipeline.params import flatten
@@ -38,7 +43,13 @@ from biv_pipeline.training_config import TRAINING_PARAMETERS, make_training_conf
 SWEEP_RUNS = "sweep_runs"
 DATASET = "dataset"
 IMAGE_SIZE = "image_size"
-INPUT_ERRORS = (ParameterError, MissingDataError, ParameterValidationError, NonFiniteLossError)
+INPUT_ERRORS = (
+    ParameterError,
+    MissingDataError,
+    ParameterValidationError,
+    NonFiniteLossError,
+    TrackingError,
+)
 TRACEBACK_ENV = "BIV_TRACEBACK"
 TRAINING_CONFIG = "training_config"
 TRAINING_METRICS = "training_metrics"
