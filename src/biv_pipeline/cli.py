@@ -11,7 +11,7 @@ import click
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.startup import bootstrap_project
 
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.errors import ParameterError, TrackingError
 from biv_pipeline.interruptions import runs_end_killed_on_interrupt
 from biv_pipeline.params import flatten
 from biv_pipeline.tracking_contract import DEFAULT_TRACKING_URI
@@ -53,6 +53,7 @@ def sweep(spec: Path, backend: str, params: dict[str, Any], tracking_uri: str | 
     from biv_pipeline.sweeps.runner import run_sweep  # noqa: PLC0415 - keep `kedro` fast
     from biv_pipeline.sweeps.server import tracking_server  # noqa: PLC0415
     from biv_pipeline.sweeps.spec import load_spec  # noqa: PLC0415
+    from biv_pipeline.tracking_store import SWEEP_URI_OPTION, check_tracking_store  # noqa: PLC0415
 
     project = Path.cwd()
     bootstrap_project(project)
@@ -62,6 +63,10 @@ def sweep(spec: Path, backend: str, params: dict[str, Any], tracking_uri: str | 
         raise click.UsageError(str(error)) from error
     overrides = flatten(params or {})
     database = f"sqlite:///{project / 'mlflow.db'}"
+    try:  # with ray and no --tracking-uri, the sweep's server serves this database
+        check_tracking_store(tracking_uri or database, SWEEP_URI_OPTION)
+    except TrackingError as error:
+        raise click.ClickException(str(error)) from error
     with runs_end_killed_on_interrupt():
         if tracking_uri is not None or backend == "local":
             result = run_sweep(sweep_spec, project, tracking_uri or database, backend, overrides)
