@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import REPO_ROOT
-from tests.pipelines.conftest import noisy_versions, training_runs
+from tests.pipelines.conftest import noisy_versions, tracking_uri, training_runs
+from tests.test_tracking_store import closed_port_uri
+
+UNREACHABLE_WITHIN_S = 15  # issue 11: an unreachable tracking server is named this fast
 
 KEDRO = str(Path(sys.executable).with_name("kedro"))
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "MLFLOW_DISABLE_TELEMETRY": "true"}
@@ -41,6 +46,67 @@ def test_bad_noise_p_exits_non_zero_with_one_line_naming_it(project: Path, share
     assert "noise.p: input should be less than or equal to 1; got 1.5" in last_line
     assert "Traceback" not in result.stderr
     assert len(noisy_versions(project, "wine")) == 1
+
+
+def single_error_line(stderr: str) -> str:
+    """The one ``Error:`` line of a command that failed on a bad input (and no traceback)."""
+    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, stderr[-3000:]
+    assert "Traceback" not in stderr
+    return errors[0]
+
+
+def files_under(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file()]
+
+
+def running_runs(project: Path) -> list[str]:
+    """The ids of the runs left RUNNING in the project's mlflow.db (none if it has none)."""
+    if not (project / "mlflow.db").is_file():
+        return []
+    import mlflow  # noqa: PLC0415 - only the tests that read runs pay for it
+
+    client = mlflow.MlflowClient(tracking_uri(project))
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    runs = client.search_runs(experiments, "attributes.status = 'RUNNING'") if experiments else []
+    return [run.info.run_id for run in runs]
+
+
+def test_an_unreachable_tracking_server_is_one_line_within_15_s(
+    project: Path, shared_data: Path
+) -> None:
+    uri = closed_port_uri()
+    params = f"dataset=wine,data_dir={shared_data},epochs=1,mlflow_tracking_uri={uri}"
+    started = time.monotonic()
+    result = kedro(project, "run", "--pipeline=train", "--params", params)
+    seconds = time.monotonic() - started
+    assert result.returncode != 0
+    line = single_error_line(result.stderr)
+    assert uri in line and "connection refused" in line
+    assert seconds < UNREACHABLE_WITHIN_S
+    assert running_runs(project) == []
+    assert files_under(project / "data") == []
+
+
+def test_a_locked_mlflow_db_is_one_line_and_writes_nothing(
+    project: Path, shared_data: Path
+) -> None:
+    import mlflow  # noqa: PLC0415
+
+    mlflow.MlflowClient(tracking_uri(project)).search_experiments()  # create the tables
+    holder = sqlite3.connect(project / "mlflow.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # as another process writing to it would
+    try:
+        params = f"dataset=wine,data_dir={shared_data},epochs=1"
+        result = kedro(project, "run", "--pipeline=train", "--params", params)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode != 0
+    line = single_error_line(result.stderr)
+    assert "the MLflow database mlflow.db is locked by another process" in line
+    assert running_runs(project) == []
+    assert files_under(project / "data") == []
 
 
 def test_train_as_users_type_it(project: Path, shared_data) -> None:

@@ -1,3 +1,15 @@
-"""biv-pipeline: Batch Inverse-Variance weighting for regression with known label-noise variance."""
+"""biv-pipeline: Batch Inverse-Variance weighting for regression with known label-noise variance.
+
+Importing the package turns MLflow's telemetry off unless the user set
+``MLFLOW_DISABLE_TELEMETRY`` themselves: every ``kedro`` command of the project,
+``python -m biv_pipeline`` and every Ray worker of a sweep import it before MLflow (which reads
+the variable when it is imported).
+"""
+
+import os
+
+from biv_pipeline.tracking_contract import MLFLOW_TELEMETRY_ENV, TELEMETRY_OFF
+
+os.environ.setdefault(MLFLOW_TELEMETRY_ENV, TELEMETRY_OFF)
 
 __version__ = "0.1.0"

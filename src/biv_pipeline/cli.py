@@ -55,6 +55,7 @@ def sweep(spec: Path, backend: str, params: dict[str, Any], tracking_uri: str | 
     from biv_pipeline.sweeps.runner import run_sweep  # noqa: PLC0415 - keep `kedro` fast
     from biv_pipeline.sweeps.server import tracking_server  # noqa: PLC0415
     from biv_pipeline.sweeps.spec import load_spec  # noqa: PLC0415
+    from biv_pipeline.tracking_store import SWEEP_URI_OPTION, check_tracking_store  # noqa: PLC0415
 
     project = Path.cwd()
     bootstrap_project(project)
@@ -65,6 +66,8 @@ def sweep(spec: Path, backend: str, params: dict[str, Any], tracking_uri: str | 
     overrides = flatten(params or {})
     database = f"sqlite:///{project / 'mlflow.db'}"
     with input_errors_in_one_line(), runs_end_killed_on_interrupt():
+        # with ray and no --tracking-uri, the sweep's server serves this database
+        check_tracking_store(tracking_uri or database, SWEEP_URI_OPTION)
         if tracking_uri is not None or backend == "local":
             result = run_sweep(sweep_spec, project, tracking_uri or database, backend, overrides)
         else:

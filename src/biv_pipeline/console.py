@@ -19,7 +19,12 @@ import click
 from kedro.validation.exceptions import ParameterValidationError
 from pydantic import ValidationError
 
-from biv_pipeline.errors import MissingDataError, NonFiniteLossError, ParameterError
+from biv_pipeline.errors import (
+    MissingDataError,
+    NonFiniteLossError,
+    ParameterError,
+    TrackingError,
+)
 from biv_pipeline.parameter_types import describe_validation_error
 
 LOG_LEVEL_ENV = "BIV_LOG_LEVEL"
@@ -30,6 +35,7 @@ INPUT_ERRORS: tuple[type[BaseException], ...] = (
     ParameterError,
     MissingDataError,
     NonFiniteLossError,
+    TrackingError,
     ParameterValidationError,
     ValidationError,
 )

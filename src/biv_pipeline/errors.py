@@ -11,3 +11,8 @@ class MissingDataError(FileNotFoundError):
 
 class NonFiniteLossError(RuntimeError):
     """A training loss became NaN or infinite; the message says where (epoch, batch)."""
+
+
+class TrackingError(RuntimeError):
+    """The MLflow tracking store cannot be used (an unreachable server, a locked database);
+    the message names it and says what to do."""

@@ -13,16 +13,18 @@ set_framework_log_level()
 # which wraps it: one copy of each parameter, clean tags, the run named from the start.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)
 
-# Kedro calls the hooks of one event last-registered first: parameters are validated before
-# the lineage is resolved, and TrackingHook (last, as kedro-mlflow's plugin hook was) opens
-# the MLflow run before the other hooks' node events.
+# Kedro calls the hooks of one event last-registered first: ConciseErrorsHook (last) wraps
+# the exception hook before any other hook can raise an input error; parameters are checked
+# (in Kedro's start-up time) before TrackingHook checks the tracking store, and both before
+# the lineage is resolved; TrackingHook opens the MLflow run before the other hooks' node
+# events.
 HOOKS = (
     RunSummaryHook(),
     DeclaredDatasetsHook(),
     LineageHook(),
+    TrackingHook(),
     EarlyValidationHook(),
     ConciseErrorsHook(),
-    TrackingHook(),
 )
 
 CONFIG_LOADER_ARGS = {

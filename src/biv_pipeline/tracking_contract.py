@@ -10,6 +10,9 @@ import math
 
 EXPERIMENT = "biv-pipeline"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+# MLflow reports usage unless this is "true"; the package sets it unless the user did
+MLFLOW_TELEMETRY_ENV = "MLFLOW_DISABLE_TELEMETRY"
+TELEMETRY_OFF = "true"
 # MLflow 3's UI opens an experiment on this page kind; the runs table is the traditional-ML one.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"

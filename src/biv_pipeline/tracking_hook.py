@@ -12,18 +12,25 @@ differences:
   noise, report) keep kedro-mlflow's node-input parameters, their only copy;
 - run parameters that Kedro passes as object reprs (``runner=<...SequentialRunner object at
   0x...>``, or ``None`` for a session run in-process) are tagged with the class name
-  (``runner=SequentialRunner``).
+  (``runner=SequentialRunner``);
+- the tracking store is checked before kedro-mlflow first contacts it
+  (:mod:`biv_pipeline.tracking_store`): an unreachable server or a locked ``mlflow.db`` is one
+  line, before any data is written or any run opened.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from typing import TYPE_CHECKING, Any
 
+from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
 from biv_pipeline.hooks import TRAINING_CONFIG  # the dataset only a training pipeline has
 from biv_pipeline.tracking_contract import training_run_name
+from biv_pipeline.tracking_store import check_tracking_store, locked_database_as_tracking_error
 
 if TYPE_CHECKING:
     from kedro.framework.context import KedroContext
@@ -37,6 +44,11 @@ OBJECT_REPR = re.compile(r"^<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-fA-F]+>$")
 RUNNER = "runner"
 # KedroSession.run records str(None) when given no runner, then runs this one
 DEFAULT_RUNNER = "SequentialRunner"
+# where kedro-mlflow reads its configuration, and what it falls back on without a URI there
+MLFLOW_CONFIG = "mlflow"
+MLFLOW_CONFIG_PATTERNS = ["mlflow*", "mlflow*/**", "**/mlflow*"]
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+KEDRO_MLFLOW_FALLBACK_URI = "mlruns"
 
 
 def clean_run_params(run_params: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +72,30 @@ def without_parameters(inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def configured_tracking_uri(context: KedroContext) -> str:
+    """The tracking URI kedro-mlflow will set for this context, read as it reads it.
+
+    ``server.mlflow_tracking_uri`` of mlflow.yml (``--params mlflow_tracking_uri=...`` through
+    the ``runtime_params`` resolver), else ``MLFLOW_TRACKING_URI``, else kedro-mlflow's
+    ``mlruns``.
+    """
+    loader = context.config_loader
+    if MLFLOW_CONFIG not in loader.config_patterns:
+        loader.config_patterns.update({MLFLOW_CONFIG: MLFLOW_CONFIG_PATTERNS})
+    try:
+        conf = loader[MLFLOW_CONFIG]
+    except MissingConfigException:
+        conf = {}
+    uri = (conf.get("server") or {}).get("mlflow_tracking_uri")
+    return uri or os.environ.get(TRACKING_URI_ENV, KEDRO_MLFLOW_FALLBACK_URI)
+
+
+def mlflow_run_is_active() -> bool:
+    """Whether an MLflow run is open in this process (kedro-mlflow then ignores mlflow.yml)."""
+    mlflow = sys.modules.get("mlflow")
+    return mlflow is not None and mlflow.active_run() is not None
+
+
 class TrackingHook:
     """kedro-mlflow's ``MlflowHook`` with one copy of each parameter, clean tags and the run
     named ``<dataset>-<loss>`` from the start (see the module docstring)."""
@@ -67,6 +103,7 @@ class TrackingHook:
     def __init__(self) -> None:
         self._delegate: MlflowHook | None = None
         self._trains = False
+        self._tracking_uri = ""
 
     @property
     def _hook(self) -> MlflowHook:
@@ -79,8 +116,14 @@ class TrackingHook:
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
-        """Read mlflow.yml and set the tracking URI and experiment (kedro-mlflow)."""
-        self._hook.after_context_created(context)
+        """Check the tracking store, then read mlflow.yml and set the tracking URI and
+        experiment (kedro-mlflow), which is the first time MLflow contacts the store."""
+        hook = self._hook  # imports MLflow
+        self._tracking_uri = "" if mlflow_run_is_active() else configured_tracking_uri(context)
+        if self._tracking_uri:
+            check_tracking_store(self._tracking_uri)
+        with locked_database_as_tracking_error(self._tracking_uri):
+            hook.after_context_created(context)
 
     @hook_impl
     def after_catalog_created(  # kedro-mlflow's signature
@@ -110,7 +153,8 @@ class TrackingHook:
             parameters = catalog.load(ALL_PARAMETERS)
             run_options.name = training_run_name(parameters["dataset"], parameters["loss"])
         try:
-            hook.before_pipeline_run(clean_run_params(run_params), pipeline, catalog)
+            with locked_database_as_tracking_error(self._tracking_uri):
+                hook.before_pipeline_run(clean_run_params(run_params), pipeline, catalog)
         finally:
             run_options.name = configured_name
 

@@ -11,15 +11,23 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from biv_pipeline.lineage import NOISY_TRAIN
 from biv_pipeline.sweeps.bookkeeping import record_failure
 from biv_pipeline.sweeps.console import sweep_log_path, trial_logs_to
 from biv_pipeline.sweeps.plan import Trial
 from biv_pipeline.sweeps.sessions import SessionFailedError, run_session
-from biv_pipeline.tracking_contract import FAILED, FINISHED, SWEEP_TAG
+from biv_pipeline.tracking_contract import (
+    FAILED,
+    FINISHED,
+    MLFLOW_TELEMETRY_ENV,
+    SWEEP_TAG,
+    TELEMETRY_OFF,
+)
 
 TRAIN_PIPELINE = "train"
+RAY_ADDRESS_ENV = "RAY_ADDRESS"
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,20 @@ def local_executor(project: Path, tracking_uri: str) -> Executor:
     return execute
 
 
+def ray_init_options(address: str | None) -> dict[str, Any]:
+    """``ray.init`` options: join ``address`` (None: start a local cluster), no dashboard,
+    workers logging to the sweep's log file (:func:`run_trial`), not to this console, and
+    MLflow's telemetry as this process has it (off unless the user turned it on), also on the
+    nodes of a cluster this process did not start."""
+    telemetry = os.environ.get(MLFLOW_TELEMETRY_ENV, TELEMETRY_OFF)
+    return {
+        "address": address,
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "runtime_env": {"env_vars": {MLFLOW_TELEMETRY_ENV: telemetry}},
+    }
+
+
 def ray_executor(project: Path, tracking_uri: str) -> Executor:
     """Trials as Ray tasks: ``RAY_ADDRESS`` joins a cluster, else a local one starts.
 
@@ -73,10 +95,7 @@ def ray_executor(project: Path, tracking_uri: str) -> Executor:
     import ray  # noqa: PLC0415 - imported only for --backend ray: slow to import
 
     def execute(jobs: list[TrialJob]) -> Iterator[tuple[TrialJob, str, float]]:
-        # the workers log to the sweep's log file (run_trial), not to this console
-        ray.init(
-            address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False
-        )
+        ray.init(**ray_init_options(os.environ.get(RAY_ADDRESS_ENV)))
         try:
             gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
             remote = ray.remote(num_cpus=0 if gpus else 1, num_gpus=gpus)(run_trial)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -30,9 +29,9 @@ def tracking_server(project: Path, backend_uri: str) -> Iterator[str]:
         sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_uri,
         "--host", LOOPBACK, "--port", str(port), "--workers", "1",
     ]  # fmt: skip
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    # its environment is this process's: MLflow's telemetry off unless the user turned it on
     server = subprocess.Popen(
-        command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        command, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,
     )  # fmt: skip
     try:
