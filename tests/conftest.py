@@ -23,7 +23,7 @@ DATA_LAYERS = (
 
 # A test that needs one of these runs a real Kedro project (sessions, the CLI, a notebook) or
 # a script in a subprocess: it belongs to the slow tier (`pytest -m "not slow"` skips it).
-SLOW_FIXTURES = frozenset({"project", "smoke"})
+SLOW_FIXTURES = frozenset({"project", "smoke", "bad_input_project"})
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

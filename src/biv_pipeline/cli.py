@@ -12,7 +12,6 @@ from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.startup import bootstrap_project
 
 from biv_pipeline.console import input_errors_in_one_line
-from biv_pipeline.errors import ParameterError
 from biv_pipeline.interruptions import runs_end_killed_on_interrupt
 from biv_pipeline.params import flatten
 from biv_pipeline.tracking_contract import DEFAULT_TRACKING_URI
@@ -59,13 +58,10 @@ def sweep(spec: Path, backend: str, params: dict[str, Any], tracking_uri: str | 
 
     project = Path.cwd()
     bootstrap_project(project)
-    try:
-        sweep_spec = load_spec(spec)
-    except ParameterError as error:
-        raise click.UsageError(str(error)) from error
     overrides = flatten(params or {})
     database = f"sqlite:///{project / 'mlflow.db'}"
     with input_errors_in_one_line(), runs_end_killed_on_interrupt():
+        sweep_spec = load_spec(spec)
         # with ray and no --tracking-uri, the sweep's server serves this database
         check_tracking_store(tracking_uri or database, SWEEP_URI_OPTION)
         if tracking_uri is not None or backend == "local":

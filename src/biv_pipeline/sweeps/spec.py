@@ -41,7 +41,16 @@ def load_spec(path: Path) -> SweepSpec:
     """Read and check a sweep file; one-line errors name the file and the bad key."""
     if not path.is_file():
         raise ParameterError(f"sweep file {path} does not exist")
-    raw = yaml.safe_load(path.read_text()) or {}
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise ParameterError(f"{path} is not valid YAML{line}: {error}") from None
+    if not isinstance(raw, dict):
+        raise ParameterError(
+            f"{path} must be a mapping with name, base, grid, ...; got a {type(raw).__name__}"
+        )
     unknown = set(raw) - set(SPEC_KEYS)
     if unknown:
         raise ParameterError(f"{path}: unknown keys {sorted(unknown)}; allowed: {SPEC_KEYS}")
