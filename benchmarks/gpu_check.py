@@ -1,7 +1,8 @@
 """Does the CUDA path work, and how fast is it? One prepared check for a device machine.
 
 Imports the framework-free core only (never Kedro, MLflow, matplotlib or the pipelines), so it
-runs where torch, torchvision, numpy, pandas, scipy and pyyaml are all there is. Every part
+runs where torch, torchvision, numpy, pandas, scipy, pyyaml and pydantic are all there is
+(``benchmarks/device_wheels.sh`` fetches pydantic for the device machine). Every part
 records its status (ok, failed: a check did not hold, error: it raised, skipped), seconds and
 figures in ``<out>/gpu_check.json``, rewritten after each part so that a run cut off keeps what
 it measured, and a short table in ``<out>/gpu_check.txt``; a part that fails does not stop the

@@ -11,7 +11,7 @@ import click
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.startup import bootstrap_project
 
-from biv_pipeline.console import input_errors_in_one_line
+from biv_pipeline.input_errors import input_errors_in_one_line
 from biv_pipeline.interruptions import runs_end_killed_on_interrupt
 from biv_pipeline.params import flatten
 from biv_pipeline.tracking_contract import DEFAULT_TRACKING_URI

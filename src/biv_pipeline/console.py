@@ -1,6 +1,5 @@
-"""What a run shows on the console: third-party warning noise filtered out, Kedro's
-per-node lines at a level the user picks with ``BIV_LOG_LEVEL`` (default: warnings only),
-and an error in the user's input as one line (``BIV_TRACEBACK=1`` keeps the traceback).
+"""What a run shows on the console: third-party warning noise filtered out, and Kedro's
+per-node lines at a level the user picks with ``BIV_LOG_LEVEL`` (default: warnings only).
 
 Applied from ``settings.py``, so every ``kedro`` command gets it; ``conf/logging.yml`` keeps
 the handlers and the project's own loggers.
@@ -12,33 +11,9 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-
-import click
-from kedro.validation.exceptions import ParameterValidationError
-from pydantic import ValidationError
-
-from biv_pipeline.errors import (
-    MissingDataError,
-    NonFiniteLossError,
-    ParameterError,
-    TrackingError,
-)
-from biv_pipeline.parameter_types import describe_validation_error
+from collections.abc import Mapping
 
 LOG_LEVEL_ENV = "BIV_LOG_LEVEL"
-TRACEBACK_ENV = "BIV_TRACEBACK"  # set (to anything): errors in the input keep their traceback
-INPUT_ERROR_STATUS = 1  # exit status of a command stopped by an error in its input
-# errors that mean "the input is wrong" (parameters, data files, versions, tracking), not a bug
-INPUT_ERRORS: tuple[type[BaseException], ...] = (
-    ParameterError,
-    MissingDataError,
-    NonFiniteLossError,
-    TrackingError,
-    ParameterValidationError,
-    ValidationError,
-)
 PROGRESS_ENV = "BIV_PROGRESS"  # "0": no per-epoch progress bars (a sweep sets it)
 DEFAULT_FRAMEWORK_LEVEL = "WARNING"
 # Kedro's "Loading data from ...", "Running node ...", kedro-mlflow's "Mlflow run ...";
@@ -101,28 +76,3 @@ def set_framework_log_level(environ: Mapping[str, str] = os.environ) -> None:
     level = framework_log_level(environ)
     for name in FRAMEWORK_LOGGERS:
         logging.getLogger(name).setLevel(level)
-
-
-def input_error_line(error: BaseException) -> str | None:
-    """``Error: <reason>`` in one line for an error in the user's input; None for a bug."""
-    if not isinstance(error, INPUT_ERRORS):
-        return None
-    reason = describe_validation_error(error) if isinstance(error, ValidationError) else str(error)
-    return f"Error: {' '.join(reason.split())}"
-
-
-def tracebacks_wanted(environ: Mapping[str, str] = os.environ) -> bool:
-    """Whether the user asked for full tracebacks (``BIV_TRACEBACK``)."""
-    return bool(environ.get(TRACEBACK_ENV))
-
-
-@contextmanager
-def input_errors_in_one_line() -> Iterator[None]:
-    """Turn an error in the user's input into its one line on stderr and exit status 1."""
-    try:
-        yield
-    except INPUT_ERRORS as error:
-        if tracebacks_wanted():
-            raise
-        click.echo(input_error_line(error), err=True)
-        raise SystemExit(INPUT_ERROR_STATUS) from None

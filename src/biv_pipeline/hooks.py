@@ -17,10 +17,10 @@ from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
 
-from biv_pipeline.console import input_error_line, tracebacks_wanted
 from biv_pipeline.datasets import get_dataset, register_datasets
 from biv_pipeline.declared_datasets import DATASETS_PARAMETER, raw_parameters
 from biv_pipeline.images import check_image_size
+from biv_pipeline.input_errors import input_error_line, tracebacks_wanted
 from biv_pipeline.lineage import INGEST_VERSION, NOISY_TRAIN, pin, plan_versions
 from biv_pipeline.parameter_contract import check_parameters
 from biv_pipeline.params import flatten
