@@ -1,5 +1,6 @@
 """Project settings (Kedro defaults apart from the hooks below)."""
 
+from biv_pipeline.config_loader import ProjectConfigLoader
 from biv_pipeline.console import quiet_third_party_warnings, set_framework_log_level
 from biv_pipeline.declared_datasets import DeclaredDatasetsHook
 from biv_pipeline.hooks import ConciseErrorsHook, EarlyValidationHook, LineageHook, RunSummaryHook
@@ -27,6 +28,8 @@ HOOKS = (
     ConciseErrorsHook(),
 )
 
+# Kedro's OmegaConfigLoader, reading each key once per session (a run reads parameters thrice)
+CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
