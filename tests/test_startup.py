@@ -57,3 +57,11 @@ def test_a_user_who_turned_mlflow_telemetry_on_keeps_it() -> None:
 def test_ray_workers_get_this_process_telemetry_setting() -> None:
     options = ray_init_options(None)
     assert options["runtime_env"]["env_vars"] == {MLFLOW_TELEMETRY_ENV: "true"}
+
+
+def test_the_sweep_runs_dataset_every_catalog_builds_loads_no_scipy_stats() -> None:
+    script = "import json, sys, biv_pipeline.sweep_runs\nprint(json.dumps('scipy.stats' in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(result.stdout.splitlines()[-1]) is False

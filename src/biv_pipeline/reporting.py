@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from biv_pipeline.parameter_contract import ReportConfig
 from biv_pipeline.tracking_contract import (
@@ -106,6 +105,10 @@ def mean_interval(
     mean ± t_{(1+c)/2, n-1} · s / sqrt(n), with s the sample standard deviation (ddof 1) and
     c the confidence; the bounds are NaN for a group of one value.
     """
+    # scipy.stats takes 1-2 s to import: only a report pays it, not every run whose catalog
+    # builds the sweep_runs dataset (which imports this module)
+    from scipy import stats  # noqa: PLC0415
+
     summary = frame.groupby(by, sort=False)[value].agg(n="count", mean="mean", std="std")
     quantile = stats.t.ppf((1.0 + confidence) / 2.0, summary["n"] - 1)
     half_width = quantile * summary["std"] / np.sqrt(summary["n"])
