@@ -61,8 +61,7 @@ def test_ray_workers_get_this_process_telemetry_setting() -> None:
 
 def test_the_sweep_runs_dataset_every_catalog_builds_loads_no_scipy_stats() -> None:
     script = (
-        "import json, sys, biv_pipeline.sweep_runs\n"
-        "print(json.dumps('scipy.stats' in sys.modules))"
+        "import json, sys, biv_pipeline.sweep_runs\nprint(json.dumps('scipy.stats' in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
