@@ -231,7 +231,11 @@ PARAMETER_CASES = {
         "ingest.trian_size: unknown parameter; did you mean ingest.train_size?",
     ),
     "misspelt report key": params_case("report.digitz=3", "did you mean report.digits?", "report"),
-    "misspelt table key": params_case("datasets.wine.seperator=,", "datasets.wine", "ingest"),
+    "misspelt table key": params_case(
+        "datasets.wine.seperator=,",
+        "datasets.wine has unknown settings ['seperator'] (did you mean datasets.wine.separator?)",
+        "ingest",
+    ),
     "bool as a probability": params_case(
         "noise.p=true", "noise.p: input should be a valid number; got True", "noise"
     ),

@@ -20,6 +20,7 @@ in every row. Rows with a missing label are dropped and counted in a warning.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import io
 import logging
@@ -126,8 +127,11 @@ class TableDeclaration:
         allowed = {"kind", *(f for f in cls.__dataclass_fields__ if f != "name")}
         unknown = sorted(set(block) - allowed)
         if unknown:
+            close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
+            hint = f" (did you mean {prefix}.{close[0]}?)" if close else ""
             raise ParameterError(
-                f"{prefix} has unknown settings {unknown}; allowed: {', '.join(sorted(allowed))}"
+                f"{prefix} has unknown settings {unknown}{hint}; allowed: "
+                f"{', '.join(sorted(allowed))}"
             )
         if block.get("kind") != KIND:
             raise ParameterError(f"{prefix}.kind must be {KIND}; got {block.get('kind')!r}")
