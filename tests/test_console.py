@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 
 import pytest
 
 from biv_pipeline.console import (
+    NODE_ERROR_LOGGER,
+    DropNothingRan,
     DropThirdPartyWarnings,
     framework_log_level,
     quiet_third_party_warnings,
+    set_framework_log_level,
 )
 
 
@@ -39,3 +43,19 @@ def test_known_warnings_are_ignored_and_others_still_raised() -> None:
         warnings.warn("register_new_resolver() is deprecated and will go", UserWarning, 1)
         warnings.warn("something the project did wrong", UserWarning, 1)
     assert [str(w.message) for w in caught] == ["something the project did wrong"]
+
+
+def test_kedro_echoes_of_a_failed_node_are_left_out_unless_the_user_raises_the_level() -> None:
+    node_logger = logging.getLogger(NODE_ERROR_LOGGER)
+    try:
+        set_framework_log_level({})
+        assert node_logger.getEffectiveLevel() == logging.CRITICAL
+        set_framework_log_level({"BIV_LOG_LEVEL": "info"})
+        assert node_logger.getEffectiveLevel() == logging.INFO
+    finally:
+        set_framework_log_level(os.environ)  # as settings.py left it for this process
+    drop = DropNothingRan()
+    assert not drop.filter(
+        record("No nodes ran. Repeat the previous command to attempt a new run.")
+    )
+    assert drop.filter(record("There are 3 nodes that have not run."))

@@ -29,6 +29,15 @@ THIRD_PARTY_WARNINGS: tuple[tuple[str, type[Warning]], ...] = (
 )
 # kedro-mlflow 2.0.3 still calls pydantic v1 methods (PydanticDeprecatedSince20)
 THIRD_PARTY_DEPRECATION_MODULES = (r"kedro_mlflow(\..*)?",)
+# Kedro logs a failing node's error here before the error reaches the command
+NODE_ERROR_LOGGER = "kedro.pipeline.node"
+# and the runner (its module's logger) then advises repeating the command
+RUNNER_LOGGERS = (
+    "kedro.runner.sequential_runner",
+    "kedro.runner.parallel_runner",
+    "kedro.runner.thread_runner",
+)
+NOTHING_RAN = "No nodes ran."
 # Kedro routes warnings through this logger; MLflow shows its type-hint warning with its own
 # filter ("once"), so it is dropped here as well
 WARNINGS_LOGGER = "py.warnings"
@@ -71,8 +80,27 @@ def framework_log_level(environ: Mapping[str, str] = os.environ) -> int:
     return level
 
 
+class DropNothingRan(logging.Filter):
+    """Drop Kedro's "No nodes ran. Repeat the previous command" (repeating a run stopped by its
+    input cannot help; a run stopped half-way still gets its ``--from-nodes`` hint)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (drop) for the record that says no node ran."""
+        return not record.getMessage().startswith(NOTHING_RAN)
+
+
 def set_framework_log_level(environ: Mapping[str, str] = os.environ) -> None:
-    """Set Kedro's and kedro-mlflow's loggers to ``framework_log_level``."""
+    """Set Kedro's and kedro-mlflow's loggers to ``framework_log_level``; at the default
+    level, leave out Kedro's echo of a failing node's error and its "No nodes ran" advice:
+    the command shows the error once (one line for an input error, the traceback for a bug)."""
     level = framework_log_level(environ)
     for name in FRAMEWORK_LOGGERS:
         logging.getLogger(name).setLevel(level)
+    quiet = LOG_LEVEL_ENV not in environ
+    logging.getLogger(NODE_ERROR_LOGGER).setLevel(logging.CRITICAL if quiet else logging.NOTSET)
+    for name in RUNNER_LOGGERS:
+        runner = logging.getLogger(name)
+        for old in [f for f in runner.filters if isinstance(f, DropNothingRan)]:
+            runner.removeFilter(old)
+        if quiet:
+            runner.addFilter(DropNothingRan())
