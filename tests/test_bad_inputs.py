@@ -398,11 +398,11 @@ PARAMETER_CASES = {
 PIN_CASES = {
     "labels version that does not exist": BadInput(
         ("run", "--pipelines=train", "--load-versions=noisy_train:2001-01-01T00.00.00.000Z"),
-        "noisy_train",
+        "noisy_train has no version 2001-01-01T00.00.00.000Z for dataset 'wine'",
     ),
     "test split version that does not exist": BadInput(
         ("run", "--pipelines=train", "--load-versions=test_split:2001-01-01T00.00.00.000Z"),
-        "test_split",
+        "test_split:2001-01-01T00.00.00.000Z is not the ingest version these labels were made from",
     ),
     "labels of another dataset": BadInput(
         ("run", "--pipelines=train", "--load-versions=noisy_train:{labels}"),
@@ -410,7 +410,9 @@ PIN_CASES = {
         params="dataset=bike",
     ),
     "no labels for the dataset": params_case("dataset=bike", "noisy_train has no complete version"),
-    "labels from another data folder": params_case("data_dir=/tmp", "data_dir"),
+    "labels from another data folder": params_case(
+        "data_dir=/tmp", "was made from data_dir", "train"
+    ),
 }
 
 # --- tracking ---------------------------------------------------------------------------------
