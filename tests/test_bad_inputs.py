@@ -383,7 +383,9 @@ PARAMETER_CASES = {
     "confidence of 1": params_case(
         "sweep=s,report.confidence=1.0", "report.confidence: input should be less than 1", "report"
     ),
-    "report without a sweep": params_case("", "sweep", "report"),
+    "report without a sweep": params_case(
+        "", "sweep is not set: name the sweep to report", "report"
+    ),
     "sweep name as a number": params_case(
         "sweep=3", "sweep: input should be a valid string; got 3", "report"
     ),
