@@ -65,7 +65,7 @@ class EarlyValidationHook:
         check_image_size(parameters[IMAGE_SIZE])
         register_datasets(declarations)  # `lr: auto` resolves through the registry
         make_training_config(
-            parameters[DATASET], *(parameters[name] for name in TRAINING_PARAMETERS)
+            parameters[DATASET], **{name: parameters[name] for name in TRAINING_PARAMETERS}
         )
 
     @hook_impl(tryfirst=True)

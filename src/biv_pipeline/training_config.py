@@ -120,47 +120,19 @@ UNRESOLVED_TYPES: dict[str, Any] = {
 TRAINING_PARAMETERS: tuple[str, ...] = tuple(TrainingConfig.__pydantic_fields__)
 
 
-def make_training_config(
-    dataset: str,
-    loss: str,
-    epsilon: float | str,
-    ess_ratio: float,
-    cutoff: float,
-    model: str,
-    epochs: int,
-    batch_size: int,
-    lr: float | str,
-    seed: int,
-    device: str,
-    amp: bool | str,
-    compile: bool,
-    optimizer: str = "adam",
-    momentum: float = 0.0,
-    lr_scale: str = "none",
-    threads: int | str = 1,
-) -> TrainingConfig:
-    """Validate the training parameters and resolve ``auto`` model, lr and threads."""
+def make_training_config(dataset: str, **settings: Any) -> TrainingConfig:
+    """Validate the training parameters, given by name (the top-level keys of
+    ``parameters_train.yml``), and resolve ``auto`` model, lr and threads for ``dataset``."""
     spec = get_dataset(dataset)
-    model = spec.model if model == AUTO else model
+    resolved = dict(settings)
+    for name, value in (("model", spec.model), ("lr", spec.lr)):
+        if resolved.get(name) == AUTO:
+            resolved[name] = value
+    if resolved.get("threads") == AUTO:
+        model = resolved.get("model", TrainingConfig.__pydantic_fields__["model"].default)
+        resolved["threads"] = auto_threads(model)
     try:
-        return TrainingConfig(
-            loss=loss,
-            epsilon=epsilon,
-            ess_ratio=ess_ratio,
-            cutoff=cutoff,
-            model=model,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=spec.lr if lr == AUTO else lr,
-            seed=seed,
-            device=device,
-            amp=amp,
-            compile=compile,
-            optimizer=optimizer,
-            momentum=momentum,
-            lr_scale=lr_scale,
-            threads=auto_threads(model) if threads == AUTO else threads,
-        )
+        return TrainingConfig(**resolved)
     except ValidationError as error:
         raise ParameterError(describe_validation_error(error)) from None
 

@@ -18,7 +18,10 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 make_training_config,
-                inputs=["params:dataset", *[f"params:{name}" for name in TRAINING_PARAMETERS]],
+                inputs={
+                    "dataset": "params:dataset",
+                    **{name: f"params:{name}" for name in TRAINING_PARAMETERS},
+                },
                 outputs="training_config",
                 name="make_training_config",
             ),
