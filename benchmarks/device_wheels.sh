@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Wheels the device machine lacks for the framework-free core: pydantic (the parameter
-# blocks of biv_pipeline.noise and biv_pipeline.training_config) and what it needs that the
+# blocks of biv_pipeline.noise and biv_pipeline.parameters.training) and what it needs that the
 # device's image does not hold. Its Python is 3.12 on x86-64 Linux. Writes benchmarks/wheels/
 # (git-ignored, about 3 MB); carry it with the faces (see benchmarks/README.md).
 set -euo pipefail

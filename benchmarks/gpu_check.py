@@ -65,7 +65,7 @@ import torchvision
 from gpu_utkface import Faces, SeedData
 from torchvision.io import ImageReadMode, decode_jpeg, encode_jpeg, read_file
 
-from biv_pipeline.images import build_image_cache
+from biv_pipeline.data.images import build_image_cache
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput
 from biv_pipeline.noise import corrupt_labels

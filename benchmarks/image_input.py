@@ -24,7 +24,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from biv_pipeline.images import build_image_cache, channel_statistics, open_image_cache
+from biv_pipeline.data.images import build_image_cache, channel_statistics, open_image_cache
 from biv_pipeline.models import ImageInput
 
 BATCH_SIZE = 256

@@ -28,11 +28,11 @@ import yaml
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from biv_pipeline.datasets import LABEL, SourceOptions, get_dataset
+from biv_pipeline.data.preprocessing import apply_normalisation, fit_normalisation, split_train_test
+from biv_pipeline.data.registry import LABEL, SourceOptions, get_dataset
 from biv_pipeline.losses import WeightedSquaredLoss, make_loss
 from biv_pipeline.models import build_model
 from biv_pipeline.noise import NoiseConfig, corrupt_labels
-from biv_pipeline.preprocessing import apply_normalisation, fit_normalisation, split_train_test
 from biv_pipeline.training import RegressionTensors, TrainingConfig, fit, mean_squared_error
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from biv_pipeline.tracking_contract import EXPERIMENT
+from biv_pipeline.tracking.contract import EXPERIMENT
 
 LOOPBACK = "127.0.0.1"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chromium-headless-shell")

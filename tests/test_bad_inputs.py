@@ -26,7 +26,7 @@ from tests.conftest import DATA_LAYERS, REPO_ROOT, SHARED_DATA
 WINE_FILES = ("winequality-red.csv", "winequality-white.csv")
 ODD_FACE = "100_0_0_20160101000000000.jpg.chip.jpg"  # sorts first among the faces
 FACES = 12  # good faces copied for the image cases
-TRACKING_LOCK_SECONDS = 5  # biv_pipeline.tracking_store waits this long for a locked database
+TRACKING_LOCK_SECONDS = 5  # biv_pipeline.tracking.store waits this long for a locked database
 
 
 @dataclass(frozen=True)

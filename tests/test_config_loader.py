@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from kedro.config import OmegaConfigLoader
 
-from biv_pipeline.config_loader import ProjectConfigLoader
+from biv_pipeline.project.config_loader import ProjectConfigLoader
 
 PARAMETERS = "noise:\n  p: 0.5\n  components: [[0.05, 0.0008], [10.0, 30.0]]\nloss: biv\n"
 

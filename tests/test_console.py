@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from biv_pipeline.console import (
+from biv_pipeline.project.console import (
     NODE_ERROR_LOGGER,
     DropNothingRan,
     DropThirdPartyWarnings,

@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from biv_pipeline.datasets import (
+from biv_pipeline.data.registry import (
     LABEL,
     SourceOptions,
     dataset_names,
     get_dataset,
     make_synthetic,
 )
+from biv_pipeline.data.tables import download_archive
 from biv_pipeline.errors import MissingDataError, ParameterError
-from biv_pipeline.tables import download_archive
 
 DECLARATIONS = Path(__file__).resolve().parents[1] / "conf" / "base" / "parameters_datasets.yml"
 DATASETS = yaml.safe_load(DECLARATIONS.read_text())["datasets"]

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from biv_pipeline.errors import MissingDataError, ParameterError
-from biv_pipeline.images import (
+from biv_pipeline.data.images import (
     IMAGE_KEY,
     MAX_IMAGE_SIZE,
     build_image_cache,
@@ -20,6 +19,7 @@ from biv_pipeline.images import (
     parse_utkface_names,
     subset_channel_statistics,
 )
+from biv_pipeline.errors import MissingDataError, ParameterError
 
 SUBSET = 120
 

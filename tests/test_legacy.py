@@ -13,7 +13,7 @@ from kedro.framework.cli.utils import _split_params
 from mlflow import MlflowClient
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.legacy import (
+from biv_pipeline.legacy.command import (
     LegacyArgumentError,
     Translation,
     build_parser,
@@ -22,7 +22,7 @@ from biv_pipeline.legacy import (
     translate,
 )
 from biv_pipeline.noise import NoiseConfig
-from biv_pipeline.parameter_contract import parse_block
+from biv_pipeline.parameters.contract import parse_block
 
 ORIGINAL_README = Path(__file__).resolve().parents[2] / "shared" / "seed" / "ORIGINAL_README.md"
 

@@ -9,7 +9,7 @@ import pytest
 
 from biv_pipeline.sweeps.executors import ray_init_options
 from biv_pipeline.sweeps.server import tracking_server
-from biv_pipeline.tracking_contract import DEFAULT_TRACKING_URI
+from biv_pipeline.tracking.contract import DEFAULT_TRACKING_URI
 
 
 def listening_addresses() -> set[tuple[str, str]]:

@@ -8,7 +8,7 @@ import mlflow
 import pytest
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 
-from biv_pipeline.metrics_dataset import BatchedMetricsHistoryDataset
+from biv_pipeline.tracking.metrics_dataset import BatchedMetricsHistoryDataset
 
 METRICS = {
     "test_mse": [{"step": 1, "value": 0.5}, {"step": 2, "value": 0.25}],

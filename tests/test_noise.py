@@ -17,7 +17,7 @@ from biv_pipeline.noise import (
     sample_variances,
     variance_scale,
 )
-from biv_pipeline.parameter_contract import parse_block
+from biv_pipeline.parameters.contract import parse_block
 
 N_DRAWS = 200_000
 

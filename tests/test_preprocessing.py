@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biv_pipeline.datasets import LABEL, make_synthetic
-from biv_pipeline.preprocessing import (
+from biv_pipeline.data.preprocessing import (
     Normalisation,
     apply_normalisation,
     fit_normalisation,
     split_train_test,
 )
+from biv_pipeline.data.registry import LABEL, make_synthetic
 
 
 def test_split_is_seeded_disjoint_and_sized() -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.parameter_contract import ReportConfig, parse_block
+from biv_pipeline.parameters.contract import ReportConfig, parse_block
 from biv_pipeline.reporting import (
     SweepRuns,
     axis_columns,

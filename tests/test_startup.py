@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from biv_pipeline.sweeps.executors import ray_init_options
-from biv_pipeline.tracking_contract import MLFLOW_TELEMETRY_ENV
+from biv_pipeline.tracking.contract import MLFLOW_TELEMETRY_ENV
 
 HEAVY = ("torch", "torchvision", "mlflow", "matplotlib")
 # the modules Kedro imports for any command run in the project (`kedro --help` included)
@@ -17,7 +17,7 @@ STARTUP_MODULES = (
     "biv_pipeline.cli",
     "biv_pipeline.pipeline_registry",
     "biv_pipeline.__main__",
-    "biv_pipeline.training_config",  # what parameter validation needs
+    "biv_pipeline.parameters.training",  # what parameter validation needs
 )
 
 
@@ -61,7 +61,8 @@ def test_ray_workers_get_this_process_telemetry_setting() -> None:
 
 def test_the_sweep_runs_dataset_every_catalog_builds_loads_no_scipy_stats() -> None:
     script = (
-        "import json, sys, biv_pipeline.sweep_runs\nprint(json.dumps('scipy.stats' in sys.modules))"
+        "import json, sys, biv_pipeline.sweeps.runs_dataset\n"
+        "print(json.dumps('scipy.stats' in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from biv_pipeline.tracking_hook import clean_run_params, without_parameters
+from biv_pipeline.tracking.hook import clean_run_params, without_parameters
 
 
 def test_object_reprs_become_their_class_name() -> None:

@@ -14,10 +14,10 @@ from types import SimpleNamespace
 import pytest
 from kedro.config import OmegaConfigLoader
 
-from biv_pipeline import tracking_store
 from biv_pipeline.errors import TrackingError
-from biv_pipeline.tracking_hook import TrackingHook, configured_tracking_uri
-from biv_pipeline.tracking_store import (
+from biv_pipeline.tracking import store as tracking_store
+from biv_pipeline.tracking.hook import TrackingHook, configured_tracking_uri
+from biv_pipeline.tracking.store import (
     check_not_locked,
     check_server,
     check_tracking_store,

@@ -12,6 +12,7 @@ import torch
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import build_model
+from biv_pipeline.parameters.training import make_training_config
 from biv_pipeline.training import (
     NonFiniteLossError,
     RegressionTensors,
@@ -23,7 +24,6 @@ from biv_pipeline.training import (
     scaled_learning_rate,
     torch_threads,
 )
-from biv_pipeline.training_config import make_training_config
 
 TRAINING = {  # the top-level training parameters, as in conf/base/parameters_train.yml
     "loss": "biv", "epsilon": 0.5, "ess_ratio": 0.5, "cutoff": 1.0, "model": "auto",

@@ -8,7 +8,7 @@ the variable when it is imported).
 
 import os
 
-from biv_pipeline.tracking_contract import MLFLOW_TELEMETRY_ENV, TELEMETRY_OFF
+from biv_pipeline.tracking.contract import MLFLOW_TELEMETRY_ENV, TELEMETRY_OFF
 
 os.environ.setdefault(MLFLOW_TELEMETRY_ENV, TELEMETRY_OFF)
 

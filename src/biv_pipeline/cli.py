@@ -11,10 +11,10 @@ import click
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.startup import bootstrap_project
 
-from biv_pipeline.input_errors import input_errors_in_one_line
-from biv_pipeline.interruptions import runs_end_killed_on_interrupt
-from biv_pipeline.params import flatten
-from biv_pipeline.tracking_contract import DEFAULT_TRACKING_URI
+from biv_pipeline.parameters.dotted_keys import flatten
+from biv_pipeline.project.input_errors import input_errors_in_one_line
+from biv_pipeline.tracking.contract import DEFAULT_TRACKING_URI
+from biv_pipeline.tracking.interruptions import runs_end_killed_on_interrupt
 
 PARAMS_OPTION = next(option for option in kedro_run.params if option.name == "params")
 
@@ -54,7 +54,7 @@ def sweep(spec: Path, backend: str, params: dict[str, Any], tracking_uri: str | 
     from biv_pipeline.sweeps.runner import run_sweep  # noqa: PLC0415 - keep `kedro` fast
     from biv_pipeline.sweeps.server import tracking_server  # noqa: PLC0415
     from biv_pipeline.sweeps.spec import load_spec  # noqa: PLC0415
-    from biv_pipeline.tracking_store import SWEEP_URI_OPTION, check_tracking_store  # noqa: PLC0415
+    from biv_pipeline.tracking.store import SWEEP_URI_OPTION, check_tracking_store  # noqa: PLC0415
 
     project = Path.cwd()
     bootstrap_project(project)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.training_config import (
+from biv_pipeline.parameters.training import (
     AUTO,
     check_cutoff,
     check_epsilon,

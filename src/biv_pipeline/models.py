@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from biv_pipeline.training_config import check_model_name
+from biv_pipeline.parameters.training import check_model_name
 
 VANILLA_ANN_WIDTHS: tuple[int, ...] = (100, 50, 20, 10)
 VANILLA_CNN_CHANNELS: tuple[int, ...] = (10, 20, 32, 64, 128, 256)

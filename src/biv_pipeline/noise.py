@@ -16,7 +16,7 @@ from pydantic import Field
 from pydantic import dataclasses as pydantic_dataclasses
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.parameter_types import (
+from biv_pipeline.parameters.types import (
     BLOCK_CONFIG,
     Flag,
     NonNegativeReal,

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from biv_pipeline.parameter_contract import ReportConfig
-from biv_pipeline.tracking_contract import (
+from biv_pipeline.parameters.contract import ReportConfig
+from biv_pipeline.tracking.contract import (
     AXIS_PREFIX,
     CLEAN,
     EFFECTIVE_BATCH_METRIC,

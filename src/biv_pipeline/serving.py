@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from biv_pipeline.preprocessing import Normalisation
+from biv_pipeline.data.preprocessing import Normalisation
 
 INPUT_EXAMPLE_ROWS = 5
 

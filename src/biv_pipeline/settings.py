@@ -1,10 +1,13 @@
 """Project settings (Kedro defaults apart from the hooks below)."""
 
-from biv_pipeline.config_loader import ProjectConfigLoader
-from biv_pipeline.console import quiet_third_party_warnings, set_framework_log_level
-from biv_pipeline.declared_datasets import DeclaredDatasetsHook
-from biv_pipeline.hooks import ConciseErrorsHook, EarlyValidationHook, LineageHook, RunSummaryHook
-from biv_pipeline.tracking_hook import TrackingHook
+from biv_pipeline.project.config_loader import ProjectConfigLoader
+from biv_pipeline.project.console import quiet_third_party_warnings, set_framework_log_level
+from biv_pipeline.project.hooks.concise_errors import ConciseErrorsHook
+from biv_pipeline.project.hooks.declared_datasets import DeclaredDatasetsHook
+from biv_pipeline.project.hooks.early_validation import EarlyValidationHook
+from biv_pipeline.project.hooks.lineage import LineageHook
+from biv_pipeline.tracking.hook import TrackingHook
+from biv_pipeline.tracking.run_summary import RunSummaryHook
 
 # Kedro applies conf/logging.yml before it imports this module: the levels set here stand.
 quiet_third_party_warnings()

@@ -17,10 +17,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from biv_pipeline.console import PROGRESS_ENV
 from biv_pipeline.errors import NonFiniteLossError, ParameterError
 from biv_pipeline.losses import AUTO, WeightedSquaredLoss, kish_effective_sample_size
-from biv_pipeline.training_config import TrainingConfig, check_device_name
+from biv_pipeline.parameters.training import TrainingConfig, check_device_name
+from biv_pipeline.project.console import PROGRESS_ENV
 
 PREDICT_BATCH = 8192
 

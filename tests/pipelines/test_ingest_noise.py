@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.parameter_contract import parse_block
+from biv_pipeline.parameters.contract import parse_block
 from tests.pipelines.conftest import noisy_versions, normalisation_of, read_version, run_kedro
 
 

@@ -17,10 +17,10 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from biv_pipeline.errors import MissingDataError, ParameterError
-from biv_pipeline.parameter_contract import ReportConfig
+from biv_pipeline.parameters.contract import ReportConfig
 from biv_pipeline.pipelines.report.nodes import plot_final_test_mse
 from biv_pipeline.reporting import SweepRuns, parse_tag, results_table
-from biv_pipeline.sweep_runs import SweepRunsDataset
+from biv_pipeline.sweeps.runs_dataset import SweepRunsDataset
 from tests.pipelines.conftest import run_kedro, tracking_uri
 
 EXPERIMENT = "biv-pipeline"

@@ -6,7 +6,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from biv_pipeline.sweeps.plan import Trial
-from biv_pipeline.tracking_contract import (
+from biv_pipeline.tracking.contract import (
     END_REASON_TAG,
     ERROR_TAG,
     EXPERIMENT,

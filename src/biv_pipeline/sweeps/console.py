@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from biv_pipeline.console import PROGRESS_ENV
-from biv_pipeline.tracking_contract import FINISHED
+from biv_pipeline.project.console import PROGRESS_ENV
+from biv_pipeline.tracking.contract import FINISHED
 
 # beside the sweep's report (catalog.yml: data/08_reporting/sweeps/<sweep>/)
 SWEEP_LOG = "data/08_reporting/sweeps/{sweep}/sweep.log"

@@ -1,7 +1,7 @@
 """Running a sweep's trials: one after another in this process, or as Ray tasks.
 
 Each trial is its own Kedro session, so it reads the labels pinned for it and loads back only
-what it wrote itself (see :mod:`biv_pipeline.lineage`), however many run at once.
+what it wrote itself (see :mod:`biv_pipeline.catalog.lineage`), however many run at once.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from biv_pipeline.lineage import NOISY_TRAIN
+from biv_pipeline.catalog.names import NOISY_TRAIN
 from biv_pipeline.sweeps.bookkeeping import record_failure
 from biv_pipeline.sweeps.console import sweep_log_path, trial_logs_to
 from biv_pipeline.sweeps.plan import Trial
 from biv_pipeline.sweeps.sessions import SessionFailedError, run_session
-from biv_pipeline.tracking_contract import (
+from biv_pipeline.tracking.contract import (
     FAILED,
     FINISHED,
     MLFLOW_TELEMETRY_ENV,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from biv_pipeline.sweeps.spec import SweepSpec
-from biv_pipeline.tracking_contract import (
+from biv_pipeline.tracking.contract import (
     AXIS_PREFIX,
     CLEAN,
     FINGERPRINT_TAG,

@@ -9,9 +9,10 @@ from typing import Any
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from biv_pipeline.interruptions import runs_end_killed_on_interrupt
-from biv_pipeline.lineage import NOISY_TRAIN, versions
-from biv_pipeline.params import nest
+from biv_pipeline.catalog.lineage import versions
+from biv_pipeline.catalog.names import NOISY_TRAIN
+from biv_pipeline.parameters.dotted_keys import nest
+from biv_pipeline.tracking.interruptions import runs_end_killed_on_interrupt
 
 
 class SessionFailedError(RuntimeError):

@@ -9,9 +9,9 @@ from typing import Any
 import yaml
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.parameter_contract import check_dotted_key
-from biv_pipeline.params import flatten
-from biv_pipeline.training_config import LOSSES
+from biv_pipeline.parameters.contract import check_dotted_key
+from biv_pipeline.parameters.dotted_keys import flatten
+from biv_pipeline.parameters.training import LOSSES
 
 SPEC_KEYS = ("name", "base", "grid", "clean_baseline", "description")
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from biv_pipeline.datasets import SourceOptions, get_dataset
-from biv_pipeline.parameter_contract import IngestConfig
-from biv_pipeline.preprocessing import (
+from biv_pipeline.data.preprocessing import (
     Normalisation,
     apply_normalisation,
     fit_normalisation,
     split_train_test,
 )
+from biv_pipeline.data.registry import SourceOptions, get_dataset
+from biv_pipeline.parameters.contract import IngestConfig
 
 
 def load_raw_dataset(

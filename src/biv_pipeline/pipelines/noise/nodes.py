@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from biv_pipeline.catalog_io import VERSION_ATTR
-from biv_pipeline.datasets import LABEL
+from biv_pipeline.catalog.atomic_io import VERSION_ATTR
+from biv_pipeline.catalog.lineage import INGEST_VERSION
+from biv_pipeline.data.registry import LABEL
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.lineage import INGEST_VERSION
 from biv_pipeline.noise import NoiseConfig, corrupt_labels, variance_scale
 
 HISTOGRAM_BINS = 60

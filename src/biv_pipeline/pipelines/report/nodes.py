@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from biv_pipeline.parameter_contract import ReportConfig
+from biv_pipeline.parameters.contract import ReportConfig
 from biv_pipeline.reporting import (
     AXIS_PREFIX,
     CLEAN,

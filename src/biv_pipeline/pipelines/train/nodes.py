@@ -16,22 +16,22 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from biv_pipeline.catalog_io import VERSION_ATTR
-from biv_pipeline.datasets import LABEL, feature_columns
-from biv_pipeline.images import (
+from biv_pipeline.catalog.atomic_io import VERSION_ATTR
+from biv_pipeline.catalog.lineage import INGEST_VERSION, LineageError
+from biv_pipeline.data.images import (
     IMAGE_KEY,
     channel_statistics,
     channel_sums_path,
     open_image_cache,
     subset_channel_statistics,
 )
-from biv_pipeline.lineage import INGEST_VERSION, LineageError
+from biv_pipeline.data.preprocessing import ROW_INDEX, Normalisation
+from biv_pipeline.data.registry import LABEL, feature_columns
 from biv_pipeline.losses import cutoff_kept_share, make_loss
 from biv_pipeline.models import ImageInput, build_model
-from biv_pipeline.preprocessing import ROW_INDEX, Normalisation
+from biv_pipeline.parameters.training import TrainingConfig
 from biv_pipeline.serving import ServedModel, input_example, serve_raw
 from biv_pipeline.training import RegressionTensors, fit, predict, torch_threads
-from biv_pipeline.training_config import TrainingConfig
 
 logger = logging.getLogger(__name__)
 

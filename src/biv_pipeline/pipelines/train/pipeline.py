@@ -2,6 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from biv_pipeline.parameters.training import TRAINING_PARAMETERS, make_training_config
 from biv_pipeline.pipelines.train.nodes import (
     package_model,
     plot_learning_curve,
@@ -9,7 +10,6 @@ from biv_pipeline.pipelines.train.nodes import (
     summarise_metrics,
     train_model,
 )
-from biv_pipeline.training_config import TRAINING_PARAMETERS, make_training_config
 
 
 def create_pipeline(**kwargs) -> Pipeline:

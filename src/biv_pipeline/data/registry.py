@@ -2,7 +2,7 @@
 
 Every loader returns a DataFrame of feature columns plus the label column ``y``. A table
 needs no code: a ``kind: csv`` block under the ``datasets`` parameter (see
-``conf/base/parameters_datasets.yml`` and ``biv_pipeline.tables``) names its files, label
+``conf/base/parameters_datasets.yml`` and ``biv_pipeline.data.tables``) names its files, label
 and feature encoding.
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from biv_pipeline.data.images import IMAGE_KEY, build_image_cache
+from biv_pipeline.data.tables import TableDeclaration, read_table
 from biv_pipeline.errors import MissingDataError, ParameterError
-from biv_pipeline.images import IMAGE_KEY, build_image_cache
-from biv_pipeline.tables import TableDeclaration, read_table
 
 logger = logging.getLogger(__name__)
 

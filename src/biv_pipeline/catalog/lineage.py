@@ -27,9 +27,9 @@ from kedro.io import DataCatalog
 from kedro.io.core import AbstractDataset, Version, VersionNotFoundError
 from kedro.pipeline import Pipeline
 
+from biv_pipeline.catalog.names import NOISY_TRAIN
 from biv_pipeline.errors import MissingDataError, ParameterError
 
-NOISY_TRAIN = "noisy_train"
 INGEST_OUTPUTS = ("train_split", "test_split", "normalisation")
 INGEST_VERSION = "ingest_version"  # key of noisy_train's provenance naming its ingest version
 SHOWN_VERSIONS = 5  # versions listed in an error message, newest first

@@ -8,13 +8,13 @@ RUNNING. A sweep would skip such a trial for good.
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from biv_pipeline.tracking_contract import END_REASON_TAG, KILLED
+from biv_pipeline.tracking.active_run import active_mlflow_run
+from biv_pipeline.tracking.contract import END_REASON_TAG, KILLED
 
 
 class Terminated(KeyboardInterrupt):
@@ -27,9 +27,10 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 def end_active_run_killed(reason: str) -> None:
     """End the open MLflow run, if any, as KILLED with ``reason`` in the ``end_reason`` tag."""
-    mlflow = sys.modules.get("mlflow")  # no run can be open if MLflow was never imported
-    if mlflow is None or mlflow.active_run() is None:
+    if active_mlflow_run() is None:
         return
+    import mlflow  # noqa: PLC0415 - loaded: a run is open
+
     mlflow.set_tag(END_REASON_TAG, reason)
     mlflow.end_run(KILLED)
 

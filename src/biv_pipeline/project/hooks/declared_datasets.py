@@ -7,7 +7,7 @@ from typing import Any
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 
-from biv_pipeline.datasets import register_datasets
+from biv_pipeline.data.registry import register_datasets
 
 DATASETS_PARAMETER = "datasets"
 

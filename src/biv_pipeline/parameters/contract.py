@@ -2,7 +2,7 @@
 any node runs (``check_parameters``).
 
 The blocks are declared with pydantic: ``ingest`` and ``report`` here, ``noise`` in
-:mod:`biv_pipeline.noise`, the top-level training keys in :mod:`biv_pipeline.training_config`.
+:mod:`biv_pipeline.noise`, the top-level training keys in :mod:`biv_pipeline.parameters.training`.
 An unknown key at any depth stops with "did you mean" from the closest valid name; rules that
 tie fields together live in each block's ``__post_init__``. Framework-free and light: no
 torch, MLflow or scipy, so a bad ``--params`` is named within Kedro's start-up time.
@@ -16,10 +16,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError, create_model
 from pydantic import dataclasses as pydantic_dataclasses
 
+from biv_pipeline.data.images import check_image_size, check_max_bad_fraction
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.images import check_image_size, check_max_bad_fraction
 from biv_pipeline.noise import NoiseConfig
-from biv_pipeline.parameter_types import (
+from biv_pipeline.parameters.training import UNRESOLVED_TYPES, TrainingConfig
+from biv_pipeline.parameters.types import (
     BLOCK_CONFIG,
     Count,
     Flag,
@@ -31,8 +32,7 @@ from biv_pipeline.parameter_types import (
     describe_validation_error,
     field_names,
 )
-from biv_pipeline.tracking_contract import CLEAN
-from biv_pipeline.training_config import UNRESOLVED_TYPES, TrainingConfig
+from biv_pipeline.tracking.contract import CLEAN
 
 # the synthetic problem: x_0 and x_1 enter non-linearly, so at least two features; a split
 # needs a training and a test row

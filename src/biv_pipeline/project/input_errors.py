@@ -17,7 +17,7 @@ from biv_pipeline.errors import (
     ParameterError,
     TrackingError,
 )
-from biv_pipeline.parameter_types import describe_validation_error
+from biv_pipeline.parameters.types import describe_validation_error
 
 TRACEBACK_ENV = "BIV_TRACEBACK"  # set (to anything): errors in the input keep their traceback
 INPUT_ERROR_STATUS = 1  # exit status of a command stopped by an error in its input

@@ -6,7 +6,8 @@ registers :class:`TrackingHook` instead, which hands every event to kedro-mlflow
 differences:
 
 - a run that trains is named ``<dataset>-<loss>`` when it opens (the console line and the UI
-  agree), and its parameters are the ones :class:`biv_pipeline.hooks.LineageHook` logs
+  agree), and its parameters are the ones
+  :class:`biv_pipeline.project.hooks.lineage.LineageHook` logs
   (``train.*``, ``data.*``, ``runtime.*``): kedro-mlflow's copy of the node inputs
   (``loss``, ``epsilon``, ``noise.p`` ...) is not logged beside them. Other runs (ingest,
   noise, report) keep kedro-mlflow's node-input parameters, their only copy;
@@ -14,7 +15,7 @@ differences:
   0x...>``, or ``None`` for a session run in-process) are tagged with the class name
   (``runner=SequentialRunner``);
 - the tracking store is checked before kedro-mlflow first contacts it
-  (:mod:`biv_pipeline.tracking_store`): an unreachable server or a locked ``mlflow.db`` is one
+  (:mod:`biv_pipeline.tracking.store`): an unreachable server or a locked ``mlflow.db`` is one
   line, before any data is written or any run opened.
 """
 
@@ -22,15 +23,15 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from typing import TYPE_CHECKING, Any
 
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
-from biv_pipeline.hooks import TRAINING_CONFIG  # the dataset only a training pipeline has
-from biv_pipeline.tracking_contract import training_run_name
-from biv_pipeline.tracking_store import check_tracking_store, locked_database_as_tracking_error
+from biv_pipeline.catalog.names import TRAINING_CONFIG  # only a training pipeline has it
+from biv_pipeline.tracking.active_run import active_mlflow_run
+from biv_pipeline.tracking.contract import training_run_name
+from biv_pipeline.tracking.store import check_tracking_store, locked_database_as_tracking_error
 
 if TYPE_CHECKING:
     from kedro.framework.context import KedroContext
@@ -92,8 +93,7 @@ def configured_tracking_uri(context: KedroContext) -> str:
 
 def mlflow_run_is_active() -> bool:
     """Whether an MLflow run is open in this process (kedro-mlflow then ignores mlflow.yml)."""
-    mlflow = sys.modules.get("mlflow")
-    return mlflow is not None and mlflow.active_run() is not None
+    return active_mlflow_run() is not None
 
 
 class TrackingHook:

@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from biv_pipeline.errors import MissingDataError, ParameterError
 from biv_pipeline.reporting import EPOCH, SweepRuns, parse_tag
-from biv_pipeline.tracking_contract import (
+from biv_pipeline.tracking.contract import (
     AXIS_PREFIX,
     FINAL_METRICS,
     FINISHED,

@@ -44,7 +44,7 @@ from typing import Any
 
 import yaml
 
-from biv_pipeline.params import flatten
+from biv_pipeline.parameters.dotted_keys import flatten
 
 DATASETS = {"utkf": "utkf", "wine": "wine"}
 DATASETS_2021 = {**DATASETS, "bike": "bike"}

@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 from pydantic import dataclasses as pydantic_dataclasses
 
-from biv_pipeline.datasets import get_dataset
+from biv_pipeline.data.registry import get_dataset
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.parameter_types import (
+from biv_pipeline.parameters.types import (
     AUTO,
     BLOCK_CONFIG,
     Count,

@@ -1,0 +1,10 @@
+"""The names of the catalog's datasets that code refers to, defined once.
+
+``conf/base/catalog.yml`` declares them; hooks, nodes and sweeps that look one up by name
+import it from here.
+"""
+
+NOISY_TRAIN = "noisy_train"  # the versioned noisy training labels (noise -> train)
+TRAINING_CONFIG = "training_config"  # the validated training settings (only training has it)
+TRAINING_METRICS = "training_metrics"  # the metric histories logged to MLflow
+SWEEP_RUNS = "sweep_runs"  # a sweep's MLflow runs, as the report reads them

@@ -1,0 +1,1 @@
+"""The framework-free data layer: dataset registry, tables, images, preprocessing."""

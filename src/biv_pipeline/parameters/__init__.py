@@ -1,0 +1,1 @@
+"""Parameter types, the training config and the parameter contract (framework-free)."""

@@ -1,0 +1,1 @@
+"""Kedro project glue: hooks, config loader, console levels, the input-error channel."""

@@ -1,0 +1,87 @@
+"""Pin every version a run reads, and tag the training run with its lineage."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+from kedro.io import DataCatalog
+from kedro.pipeline import Node, Pipeline
+
+from biv_pipeline.catalog.lineage import INGEST_VERSION, pin, plan_versions
+from biv_pipeline.catalog.names import NOISY_TRAIN, TRAINING_CONFIG
+from biv_pipeline.parameters.dotted_keys import flatten
+from biv_pipeline.tracking.active_run import active_mlflow_run
+from biv_pipeline.tracking.contract import INGEST_VERSION_TAG, NOISY_TRAIN_VERSION_TAG, USER_TAG
+
+logger = logging.getLogger(__name__)
+
+
+class LineageHook:
+    """Pin every version a run reads (:mod:`biv_pipeline.catalog.lineage`), and tag the training run
+    with them and with how its labels were made.
+
+    Logs ``data.*`` (the provenance stored in the noisy table), ``train.*`` (the training
+    settings after ``auto`` was resolved, e.g. ``train.model``, ``train.lr``) and
+    ``runtime.torch_threads``.
+    """
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
+    ) -> None:
+        """Pin the versions this run reads and writes, before any node (or MLflow run) starts."""
+        save_version = run_params["run_id"]  # Kedro's save version of this run
+        parameters = catalog.load("parameters")
+        lineage = plan_versions(
+            catalog, pipeline, save_version, run_params.get("load_versions") or {}, parameters
+        )
+        pin(catalog, lineage.pins, save_version)
+        if lineage.provenance:
+            provenance = lineage.provenance
+            logger.info(
+                "Training on noisy_train %s of dataset %s (split seed %s, noise seed %s, p %s), "
+                "scored on the test split of ingest %s",
+                lineage.pins[NOISY_TRAIN], provenance.get("dataset"),
+                provenance.get("ingest", {}).get("split_seed"),
+                provenance.get("noise", {}).get("seed"), provenance.get("noise", {}).get("p"),
+                provenance.get(INGEST_VERSION),
+            )  # fmt: skip
+
+    @hook_impl
+    def before_node_run(self, node: Node, catalog: DataCatalog, inputs: dict[str, Any]) -> None:
+        """On the training node: set the lineage tags and log the resolved parameters.
+
+        The run is named ``<dataset>-<loss>`` when it opens (:mod:`biv_pipeline.tracking.hook`).
+        """
+        if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs):
+            return
+        if active_mlflow_run() is None:
+            return
+        import mlflow  # noqa: PLC0415 - loaded by then: kedro-mlflow opened the run
+
+        from biv_pipeline.catalog.atomic_io import VERSION_ATTR  # noqa: PLC0415
+
+        provenance = dict(inputs[NOISY_TRAIN].attrs)
+        config = inputs[TRAINING_CONFIG]
+        tags = {
+            NOISY_TRAIN_VERSION_TAG: provenance.pop(VERSION_ATTR),
+            INGEST_VERSION_TAG: provenance.get(INGEST_VERSION),
+        }
+        user_tag = catalog.load("params:tag")
+        if user_tag is not None:
+            tags[USER_TAG] = str(user_tag)
+        tags.update({k: str(v) for k, v in flatten(catalog.load("params:run_tags")).items()})
+        mlflow.set_tags(tags)
+        mlflow.log_params(
+            flatten(
+                {
+                    "data": provenance,
+                    "train": asdict(config),
+                    # what train_model sets (biv_pipeline.training.torch_threads)
+                    "runtime": {"torch_threads": config.threads},
+                }
+            )
+        )

@@ -1,0 +1,1 @@
+"""Everything that talks to MLflow: hook, store check, interruptions, datasets, contract."""
