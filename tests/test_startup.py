@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
+from biv_pipeline import MLFLOW_TELEMETRY_ENV
 from biv_pipeline.sweeps.executors import ray_init_options
-from biv_pipeline.tracking.contract import MLFLOW_TELEMETRY_ENV
 
 HEAVY = ("torch", "torchvision", "mlflow", "matplotlib")
 # the modules Kedro imports for any command run in the project (`kedro --help` included)

@@ -8,7 +8,8 @@ the variable when it is imported).
 
 import os
 
-from biv_pipeline.tracking.contract import MLFLOW_TELEMETRY_ENV, TELEMETRY_OFF
+MLFLOW_TELEMETRY_ENV = "MLFLOW_DISABLE_TELEMETRY"  # MLflow reports usage unless it is "true"
+TELEMETRY_OFF = "true"
 
 os.environ.setdefault(MLFLOW_TELEMETRY_ENV, TELEMETRY_OFF)
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from biv_pipeline.parameters.contract import ReportConfig
-from biv_pipeline.tracking.contract import (
+from biv_pipeline.run_record import (
     AXIS_PREFIX,
     CLEAN,
     EFFECTIVE_BATCH_METRIC,

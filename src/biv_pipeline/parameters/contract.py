@@ -32,7 +32,7 @@ from biv_pipeline.parameters.types import (
     describe_validation_error,
     field_names,
 )
-from biv_pipeline.tracking.contract import CLEAN
+from biv_pipeline.run_record import CLEAN
 
 # the synthetic problem: x_0 and x_1 enter non-linearly, so at least two features; a split
 # needs a training and a test row

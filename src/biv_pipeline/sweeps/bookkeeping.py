@@ -5,6 +5,7 @@ from __future__ import annotations
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
+from biv_pipeline.run_record import FAILED, FINAL_METRIC, TRIAL_TAG, is_done
 from biv_pipeline.sweeps.plan import Trial
 from biv_pipeline.tracking.contract import (
     END_REASON_TAG,
@@ -12,14 +13,10 @@ from biv_pipeline.tracking.contract import (
     EXPERIMENT,
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
-    FAILED,
-    FINAL_METRIC,
     FINGERPRINT_TAG,
     KEDRO_RUN_ID_TAG,
     NOISY_TRAIN_VERSION_TAG,
     SWEEP_TAG,
-    TRIAL_TAG,
-    is_done,
 )
 
 ERROR_TAG_LIMIT = 5000  # characters of a traceback kept in the error tag

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from biv_pipeline.project.console import PROGRESS_ENV
-from biv_pipeline.tracking.contract import FINISHED
+from biv_pipeline.run_record import FINISHED
 
 # beside the sweep's report (catalog.yml: data/08_reporting/sweeps/<sweep>/)
 SWEEP_LOG = "data/08_reporting/sweeps/{sweep}/sweep.log"

@@ -12,18 +12,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from biv_pipeline.sweeps.spec import SweepSpec
-from biv_pipeline.tracking.contract import (
+from biv_pipeline.run_record import (
     AXIS_PREFIX,
     CLEAN,
-    FINGERPRINT_TAG,
     METHOD_TAG,
     PLANNED_SEEDS_TAG,
     SEED_TAG,
     SETTING_TAG,
-    SWEEP_TAG,
     TRIAL_TAG,
 )
+from biv_pipeline.sweeps.spec import SweepSpec
+from biv_pipeline.tracking.contract import FINGERPRINT_TAG, SWEEP_TAG
 
 DEFAULT_SETTING = "default"
 DATA_AXES_PREFIXES = ("noise.", "ingest.")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from biv_pipeline.errors import ParameterError
+from biv_pipeline.run_record import FAILED, FINISHED
 from biv_pipeline.sweeps.bookkeeping import (
     done_runs,
     is_trial_done,
@@ -27,7 +28,6 @@ from biv_pipeline.sweeps.executors import EXECUTORS, TrialJob
 from biv_pipeline.sweeps.plan import DataGroup, Trial, expand, planned_seeds
 from biv_pipeline.sweeps.sessions import SessionFailedError, noisy_label_versions, run_session
 from biv_pipeline.sweeps.spec import SweepSpec
-from biv_pipeline.tracking.contract import FAILED, FINISHED
 
 DATA_PIPELINES = ["ingest", "noise"]
 SECONDS_PER_MINUTE = 60

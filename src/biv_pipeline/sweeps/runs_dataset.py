@@ -17,15 +17,15 @@ from mlflow.tracking import MlflowClient
 
 from biv_pipeline.errors import MissingDataError, ParameterError
 from biv_pipeline.reporting import EPOCH, SweepRuns, parse_tag
-from biv_pipeline.tracking.contract import (
+from biv_pipeline.run_record import (
     AXIS_PREFIX,
     FINAL_METRICS,
     FINISHED,
     HISTORY_METRIC,
     PLANNED_SEEDS_TAG,
-    SWEEP_TAG,
     TRIAL_TAGS,
 )
+from biv_pipeline.tracking.contract import SWEEP_TAG
 
 SWEEP_NAME = re.compile(r"[\w.\-]+")  # also keeps the name safe inside an MLflow filter string
 PAGE_SIZE = 1000  # runs per MLflow search request

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from biv_pipeline.run_record import KILLED
 from biv_pipeline.tracking.active_run import active_mlflow_run
-from biv_pipeline.tracking.contract import END_REASON_TAG, KILLED
+from biv_pipeline.tracking.contract import END_REASON_TAG
 
 
 class Terminated(KeyboardInterrupt):

@@ -9,8 +9,9 @@ from kedro.io import DataCatalog
 from kedro.pipeline import Node
 
 from biv_pipeline.catalog.names import NOISY_TRAIN, TRAINING_CONFIG, TRAINING_METRICS
+from biv_pipeline.run_record import FINAL_METRIC, FINAL_RMSE_METRIC
 from biv_pipeline.tracking.active_run import active_mlflow_run
-from biv_pipeline.tracking.contract import FINAL_METRIC, FINAL_RMSE_METRIC, SWEEP_TAG
+from biv_pipeline.tracking.contract import SWEEP_TAG
 
 MLFLOW_UI_HINT = "kedro mlflow ui"
 
