@@ -23,6 +23,7 @@ from biv_pipeline.legacy.command import (
 )
 from biv_pipeline.noise import NoiseConfig
 from biv_pipeline.parameters.contract import parse_block
+from biv_pipeline.tracking.contract import EXPERIMENT
 
 ORIGINAL_README = Path(__file__).resolve().parents[2] / "shared" / "seed" / "ORIGINAL_README.md"
 
@@ -296,7 +297,7 @@ def test_wine_command_runs_end_to_end_and_tags_the_mlflow_run(project, shared_da
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("biv-pipeline")
+    experiment = client.get_experiment_by_name(EXPERIMENT)
     runs = client.search_runs([experiment.experiment_id])
     assert [run.data.tags.get("tag") for run in runs] == ["t"]
 
@@ -315,7 +316,7 @@ def test_readme_examples_run_end_to_end_on_the_face_sample(project, shared_data,
     result = run_legacy(project, [*legacy_args(EXAMPLES[index]), *options])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("biv-pipeline")
+    experiment = client.get_experiment_by_name(EXPERIMENT)
     (run,) = client.search_runs([experiment.experiment_id])
     assert (run.data.tags["tag"], run.data.params["train.model"]) == (
         "exp_tag",
@@ -540,7 +541,7 @@ def test_2021_vanilla_cnn_commands_run_end_to_end_on_the_face_sample(project, sh
     result = run_legacy(project, [*legacy_args(command), *options])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("biv-pipeline")
+    experiment = client.get_experiment_by_name(EXPERIMENT)
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert run.data.params["data.train_rows"] == "2000"

@@ -15,6 +15,7 @@ from biv_pipeline.errors import ParameterError
 from biv_pipeline.sweeps.plan import expand
 from biv_pipeline.sweeps.runner import run_sweep
 from biv_pipeline.sweeps.spec import SweepSpec, load_spec
+from biv_pipeline.tracking.contract import EXPERIMENT
 from tests.pipelines.conftest import tracking_uri, versioned_file
 from tests.test_cli import ENV, KEDRO
 
@@ -24,7 +25,7 @@ SMOKE = Path(__file__).resolve().parents[1] / "conf/base/sweeps/smoke_wine.yml"
 def sweep_runs(project: Path, sweep: str):
     mlflow.set_tracking_uri(tracking_uri(project))
     return mlflow.search_runs(
-        experiment_names=["biv-pipeline"], filter_string=f"tags.sweep = '{sweep}'"
+        experiment_names=[EXPERIMENT], filter_string=f"tags.sweep = '{sweep}'"
     )
 
 

@@ -13,7 +13,7 @@ from kedro.framework.startup import bootstrap_project
 
 from biv_pipeline.parameters.dotted_keys import flatten
 from biv_pipeline.project.input_errors import input_errors_in_one_line
-from biv_pipeline.tracking.contract import DEFAULT_TRACKING_URI
+from biv_pipeline.tracking.contract import DEFAULT_DATABASE, DEFAULT_TRACKING_URI
 from biv_pipeline.tracking.interruptions import runs_end_killed_on_interrupt
 
 PARAMS_OPTION = next(option for option in kedro_run.params if option.name == "params")
@@ -59,7 +59,7 @@ def sweep(spec: Path, backend: str, params: dict[str, Any], tracking_uri: str | 
     project = Path.cwd()
     bootstrap_project(project)
     overrides = flatten(params or {})
-    database = f"sqlite:///{project / 'mlflow.db'}"
+    database = f"sqlite:///{project / DEFAULT_DATABASE}"
     with input_errors_in_one_line(), runs_end_killed_on_interrupt():
         sweep_spec = load_spec(spec)
         # with ray and no --tracking-uri, the sweep's server serves this database

@@ -6,6 +6,7 @@ from biv_pipeline.project.hooks.concise_errors import ConciseErrorsHook
 from biv_pipeline.project.hooks.declared_datasets import DeclaredDatasetsHook
 from biv_pipeline.project.hooks.early_validation import EarlyValidationHook
 from biv_pipeline.project.hooks.lineage import LineageHook
+from biv_pipeline.tracking.contract import yaml_setting
 from biv_pipeline.tracking.hook import TrackingHook
 from biv_pipeline.tracking.run_summary import RunSummaryHook
 
@@ -39,4 +40,6 @@ CONFIG_LOADER_ARGS = {
     # conf/local parameter blocks merge key by key into conf/base (a table declared in
     # conf/local/parameters_datasets.yml adds to `datasets` instead of replacing it)
     "merge_strategy": {"parameters": "soft"},
+    # ${tracking:experiment} and ${tracking:default_uri}: the MLflow contract, defined once
+    "custom_resolvers": {"tracking": yaml_setting},
 }

@@ -12,6 +12,8 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from biv_pipeline.tracking.contract import EXPERIMENT
+
 QUICK_TRAINING = {"epochs": 2}
 
 
@@ -60,7 +62,7 @@ def normalisation_of(project: Path, dataset: str) -> dict:
 def training_runs(project: Path) -> pd.DataFrame:
     """The MLflow runs that trained a model (not data preparation alone), newest first."""
     mlflow.set_tracking_uri(tracking_uri(project))
-    runs = mlflow.search_runs(experiment_names=["biv-pipeline"])
+    runs = mlflow.search_runs(experiment_names=[EXPERIMENT])
     if "tags.noisy_train_version" not in runs:
         return runs.iloc[0:0]
     return runs[runs["tags.noisy_train_version"].notna()].reset_index(drop=True)

@@ -21,9 +21,9 @@ from biv_pipeline.parameters.contract import ReportConfig
 from biv_pipeline.pipelines.report.nodes import plot_final_test_mse
 from biv_pipeline.reporting import SweepRuns, parse_tag, results_table
 from biv_pipeline.sweeps.runs_dataset import SweepRunsDataset
+from biv_pipeline.tracking.contract import EXPERIMENT
 from tests.pipelines.conftest import run_kedro, tracking_uri
 
-EXPERIMENT = "biv-pipeline"
 SWEEP = "toy"
 SEEDS = (0, 1, 2)
 NOISE_P = (0.1, 0.3)

@@ -8,6 +8,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from biv_pipeline.tracking.contract import EXPERIMENT
 from tests.pipelines.conftest import (
     QUICK_TRAINING,
     noisy_versions,
@@ -57,7 +58,7 @@ def test_two_losses_train_on_the_same_noisy_version(
     assert {path.parent.name for path in curves.glob("*/learning_curve.png")} == set(
         runs["tags.run_id"]
     )
-    experiment = mlflow.get_experiment_by_name("biv-pipeline")
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
 

@@ -8,7 +8,8 @@ Plain constants (no MLflow import).
 from __future__ import annotations
 
 EXPERIMENT = "biv-pipeline"
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+DEFAULT_DATABASE = "mlflow.db"  # at the project root
+DEFAULT_TRACKING_URI = f"sqlite:///{DEFAULT_DATABASE}"
 # MLflow 3's UI opens an experiment on this page kind; the runs table is the traditional-ML one.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
@@ -25,6 +26,24 @@ RUN_NAME_TAG = "mlflow.runName"
 USER_TAG = "tag"  # the free-text `tag` parameter (the original's experiment tag)
 SWEEP_TAG = "sweep"  # every training run of a sweep carries its sweep's name
 FINGERPRINT_TAG = "fingerprint"  # hash of a trial's resolved parameters
+
+
+# What the YAML files read through the ``tracking`` resolver (``${tracking:experiment}``).
+YAML_SETTINGS = {
+    "experiment": EXPERIMENT,
+    "default_uri": DEFAULT_TRACKING_URI,
+    "experiment_kind": EXPERIMENT_KIND,
+}
+
+
+def yaml_setting(name: str) -> str:
+    """The value of ``${tracking:<name>}`` in ``conf/``: the experiment name or default URI."""
+    try:
+        return YAML_SETTINGS[name]
+    except KeyError:
+        raise KeyError(
+            f"${{tracking:{name}}}: unknown; known: {', '.join(YAML_SETTINGS)}"
+        ) from None
 
 
 def training_run_name(dataset: str, loss: str) -> str:
