@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from biv_pipeline.project.console import PROGRESS_ENV
+from biv_pipeline.progress import PROGRESS_ENV
 from biv_pipeline.sweeps.console import summary_table, trial_logs_to
 
 

@@ -15,6 +15,7 @@ import pytest
 from kedro.config import OmegaConfigLoader
 
 from biv_pipeline.errors import TrackingError
+from biv_pipeline.settings import CONFIG_LOADER_ARGS
 from biv_pipeline.tracking import store as tracking_store
 from biv_pipeline.tracking.hook import TrackingHook, configured_tracking_uri
 from biv_pipeline.tracking.store import (
@@ -159,9 +160,8 @@ def test_other_errors_pass_through() -> None:
 def context_with(runtime_params: dict[str, str]) -> SimpleNamespace:
     """What the tracking hook reads of a KedroContext: the project's config loader."""
     loader = OmegaConfigLoader(
-        conf_source=str(REPO_ROOT / "conf"), base_env="base", default_run_env="local",
-        runtime_params=runtime_params,
-    )  # fmt: skip
+        conf_source=str(REPO_ROOT / "conf"), **CONFIG_LOADER_ARGS, runtime_params=runtime_params
+    )
     return SimpleNamespace(config_loader=loader, project_path=REPO_ROOT)
 
 

@@ -7,7 +7,6 @@ device, and the host synchronises once per epoch (loss check, metrics), not per 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from tqdm.auto import tqdm
 from biv_pipeline.errors import NonFiniteLossError, ParameterError
 from biv_pipeline.losses import AUTO, WeightedSquaredLoss, kish_effective_sample_size
 from biv_pipeline.parameters.training import TrainingConfig, check_device_name
-from biv_pipeline.project.console import PROGRESS_ENV
+from biv_pipeline.progress import progress_bars_wanted
 
 PREDICT_BATCH = 8192
 
@@ -130,11 +129,6 @@ def mean_squared_error(model: nn.Module, data: RegressionTensors, amp: bool = Fa
     )
 
 
-def _progress_enabled() -> bool:
-    """Per-epoch progress bars: off on CI and with ``BIV_PROGRESS=0`` (sweeps set it)."""
-    return not os.environ.get("CI") and os.environ.get(PROGRESS_ENV) != "0"
-
-
 def fit(
     model: nn.Module,
     loss_fn: WeightedSquaredLoss,
@@ -166,7 +160,7 @@ def fit(
         range(1, config.epochs + 1),
         desc=f"train {config.loss}",
         unit="epoch",
-        disable=None if _progress_enabled() else True,
+        disable=None if progress_bars_wanted() else True,
     )
     for epoch in epochs:
         model.train()

@@ -14,7 +14,6 @@ import warnings
 from collections.abc import Mapping
 
 LOG_LEVEL_ENV = "BIV_LOG_LEVEL"
-PROGRESS_ENV = "BIV_PROGRESS"  # "0": no per-epoch progress bars (a sweep sets it)
 DEFAULT_FRAMEWORK_LEVEL = "WARNING"
 # Kedro's "Loading data from ...", "Running node ...", kedro-mlflow's "Mlflow run ...";
 # kedro_mlflow sets its own top logger to INFO when imported, so its sub-packages are named

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from biv_pipeline.project.console import PROGRESS_ENV
+from biv_pipeline.progress import PROGRESS_ENV
 from biv_pipeline.run_record import FINISHED
 
 # beside the sweep's report (catalog.yml: data/08_reporting/sweeps/<sweep>/)
