@@ -39,7 +39,8 @@ from torch import nn
 
 from biv_pipeline.data.images import IMAGE_KEY, build_image_cache, channel_statistics
 from biv_pipeline.data.preprocessing import apply_normalisation, fit_normalisation, split_train_test
-from biv_pipeline.data.registry import LABEL, get_dataset
+from biv_pipeline.data.registry import get_dataset
+from biv_pipeline.data.schema import LABEL
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.noise import NoiseConfig, corrupt_labels, variance_scale

@@ -29,7 +29,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from biv_pipeline.data.preprocessing import apply_normalisation, fit_normalisation, split_train_test
-from biv_pipeline.data.registry import LABEL, SourceOptions, get_dataset
+from biv_pipeline.data.registry import SourceOptions, get_dataset
+from biv_pipeline.data.schema import LABEL
 from biv_pipeline.losses import WeightedSquaredLoss, make_loss
 from biv_pipeline.models import build_model
 from biv_pipeline.noise import NoiseConfig, corrupt_labels

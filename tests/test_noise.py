@@ -225,3 +225,12 @@ def test_config_is_a_frozen_value() -> None:
     assert replace(config, p=0.7).p == 0.7
     with pytest.raises(AttributeError):
         config.p = 0.1  # type: ignore[misc]
+
+
+def test_the_noisy_labels_are_the_columns_of_the_noisy_table_schema() -> None:
+    from dataclasses import fields  # noqa: PLC0415
+
+    from biv_pipeline.data.schema import NOISY  # noqa: PLC0415
+    from biv_pipeline.noise import NoisyLabels  # noqa: PLC0415
+
+    assert tuple(field.name for field in fields(NoisyLabels)) == NOISY.names()

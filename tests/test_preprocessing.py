@@ -11,7 +11,8 @@ from biv_pipeline.data.preprocessing import (
     fit_normalisation,
     split_train_test,
 )
-from biv_pipeline.data.registry import LABEL, make_synthetic
+from biv_pipeline.data.registry import make_synthetic
+from biv_pipeline.data.schema import LABEL
 
 
 def test_split_is_seeded_disjoint_and_sized() -> None:

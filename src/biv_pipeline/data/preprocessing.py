@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from biv_pipeline.data.registry import LABEL, feature_columns
+from biv_pipeline.data.registry import feature_columns
+from biv_pipeline.data.schema import LABEL
 from biv_pipeline.errors import ParameterError
 
 ROW_INDEX = "row"  # index name of a split: the row's position in the raw dataset

@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 
 from biv_pipeline.data.images import IMAGE_KEY, build_image_cache
+from biv_pipeline.data.schema import LABEL, NOISY
 from biv_pipeline.data.tables import TableDeclaration, read_table
 from biv_pipeline.errors import MissingDataError, ParameterError
 
 logger = logging.getLogger(__name__)
 
-LABEL = "y"
-NOISE_COLUMNS = ("y_noisy", "variance", "variance_seen", "component")
+NOISE_COLUMNS = NOISY.names()
 
 UTKFACE_TRAIN, UTKFACE_TEST = 16_000, 4_000
 TRAIN_FRACTION = 0.8  # the original's 4000 of 5000 synthetic rows, 16000 of 20000 faces

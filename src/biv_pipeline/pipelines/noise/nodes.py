@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from biv_pipeline.catalog.atomic_io import VERSION_ATTR
 from biv_pipeline.catalog.lineage import INGEST_VERSION
-from biv_pipeline.data.registry import LABEL
+from biv_pipeline.data.schema import LABEL, NOISY
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.noise import NoiseConfig, corrupt_labels, variance_scale
 
@@ -23,7 +23,8 @@ HISTOGRAM_BINS = 60
 
 
 def add_label_noise(train: pd.DataFrame, normalisation: dict, noise: NoiseConfig) -> pd.DataFrame:
-    """The training split plus ``y_noisy``, ``variance``, ``variance_seen`` and ``component``.
+    """The training split plus the ``NOISY`` columns: ``y_noisy``, ``variance``, ``variance_seen``,
+    ``component``.
 
     Variances are in the learner's label units; rows whose seen variance reaches
     ``noise.threshold`` are dropped (the original's dataset-level filter). The table's
@@ -36,17 +37,19 @@ def add_label_noise(train: pd.DataFrame, normalisation: dict, noise: NoiseConfig
         train[LABEL].to_numpy(), noise, scale, np.random.default_rng(noise.seed)
     )
     noisy = train.assign(
-        y_noisy=labels.y_noisy,
-        variance=labels.variance,
-        variance_seen=labels.variance_seen,
-        component=labels.component,
+        **{
+            NOISY.y_noisy: labels.y_noisy,
+            NOISY.variance: labels.variance,
+            NOISY.variance_seen: labels.variance_seen,
+            NOISY.component: labels.component,
+        }
     )
     provenance = dict(train.attrs)
     provenance[INGEST_VERSION] = provenance.pop(VERSION_ATTR, None)
     noisy.attrs = {**provenance, "noise": asdict(noise)}
     if noise.threshold is None:
         return noisy
-    kept = noisy[noisy["variance_seen"] < noise.threshold * scale]
+    kept = noisy[noisy[NOISY.variance_seen] < noise.threshold * scale]
     if kept.empty:
         raise ParameterError(
             f"noise.threshold = {noise.threshold} removes every one of the {len(noisy)} "
@@ -59,12 +62,12 @@ def add_label_noise(train: pd.DataFrame, normalisation: dict, noise: NoiseConfig
 def plot_variance_histogram(noisy_train: pd.DataFrame, dataset: str) -> Figure:
     """Histogram of the sampled variances per mixture component (log-x when they span decades)."""
     figure, axis = plt.subplots(figsize=(7, 4))
-    variance = noisy_train["variance"]
+    variance = noisy_train[NOISY.variance]
     positive = variance[variance > 0]
     log_x = not positive.empty and positive.max() / positive.min() > 100
     bins = np.geomspace(positive.min(), positive.max(), HISTOGRAM_BINS) if log_x else HISTOGRAM_BINS
-    for component, group in noisy_train.groupby("component"):
-        axis.hist(group["variance"], bins=bins, alpha=0.7, label=f"component {component}")
+    for component, group in noisy_train.groupby(NOISY.component):
+        axis.hist(group[NOISY.variance], bins=bins, alpha=0.7, label=f"component {component}")
     if log_x:
         axis.set_xscale("log")
     axis.set_xlabel("noise variance (normalised label units$^2$)")

@@ -26,7 +26,8 @@ from biv_pipeline.data.images import (
     subset_channel_statistics,
 )
 from biv_pipeline.data.preprocessing import ROW_INDEX, Normalisation
-from biv_pipeline.data.registry import LABEL, feature_columns
+from biv_pipeline.data.registry import feature_columns
+from biv_pipeline.data.schema import LABEL, NOISY
 from biv_pipeline.losses import cutoff_kept_share, make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.parameters.training import TrainingConfig
@@ -119,8 +120,8 @@ def train_model(
     check_test_split_matches(noisy_train, test_split)
     train = RegressionTensors(
         model_inputs(noisy_train),
-        _column(noisy_train, "y_noisy"),
-        _column(noisy_train, "variance_seen"),
+        _column(noisy_train, NOISY.y_noisy),
+        _column(noisy_train, NOISY.variance_seen),
     )
     test = RegressionTensors(model_inputs(test_split), _column(test_split, LABEL))
     if config.loss == "cutoff":
