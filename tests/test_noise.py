@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
 
+from biv_pipeline.data.schema import NOISY
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.noise import (
     NoiseConfig,
+    NoisyLabels,
     component_weights,
     corrupt_labels,
     resolve_mixture,
@@ -228,9 +230,4 @@ def test_config_is_a_frozen_value() -> None:
 
 
 def test_the_noisy_labels_are_the_columns_of_the_noisy_table_schema() -> None:
-    from dataclasses import fields  # noqa: PLC0415
-
-    from biv_pipeline.data.schema import NOISY  # noqa: PLC0415
-    from biv_pipeline.noise import NoisyLabels  # noqa: PLC0415
-
     assert tuple(field.name for field in fields(NoisyLabels)) == NOISY.names()
