@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from biv_pipeline.data.download import download_archive
 from biv_pipeline.data.registry import (
     LABEL,
     SourceOptions,
@@ -17,7 +18,6 @@ from biv_pipeline.data.registry import (
     get_dataset,
     make_synthetic,
 )
-from biv_pipeline.data.tables import download_archive
 from biv_pipeline.errors import MissingDataError, ParameterError
 
 DECLARATIONS = Path(__file__).resolve().parents[1] / "conf" / "base" / "parameters_datasets.yml"

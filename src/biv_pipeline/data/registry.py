@@ -2,8 +2,8 @@
 
 Every loader returns a DataFrame of feature columns plus the label column ``y``. A table
 needs no code: a ``kind: csv`` block under the ``datasets`` parameter (see
-``conf/base/parameters_datasets.yml`` and ``biv_pipeline.data.tables``) names its files, label
-and feature encoding.
+``conf/base/parameters_datasets.yml`` and ``biv_pipeline.data.table_declaration``) names its
+files, label and feature encoding.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import pandas as pd
 
 from biv_pipeline.data.images import IMAGE_KEY, build_image_cache
 from biv_pipeline.data.schema import LABEL, NOISY
-from biv_pipeline.data.tables import TableDeclaration, read_table
+from biv_pipeline.data.table_declaration import TableDeclaration
+from biv_pipeline.data.table_reader import read_table
 from biv_pipeline.errors import MissingDataError, ParameterError
 
 logger = logging.getLogger(__name__)

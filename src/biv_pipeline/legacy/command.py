@@ -6,6 +6,8 @@ Two grammars of the original exist, told apart by their shape: the 2020-08 one
 fields, the last the training size; ``--model_settings="model,loss[,epsilon|threshold]"``;
 ``--noise_settings="True,binary_uniform"``; ``--params_settings="type[,p[,average]]"``;
 ``--parameters`` led by the maximum-heteroscedasticity flag for ``meanvar``).
+Each grammar has its module (``grammar_2020``, ``grammar_2021``), the words they share are in
+``vocabulary``, and this module is the command.
 
 It reads the original's comma-packed flags with the original's meaning, prints the parameter
 block (YAML) and the equivalent ``kedro run --params ...``, then runs that command with the
@@ -31,329 +33,28 @@ The printed command uses that spelling, with the lists last.
 from __future__ import annotations
 
 import argparse
-import difflib
 import math
 import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from biv_pipeline.legacy.grammar_2020 import translate_2020
+from biv_pipeline.legacy.grammar_2021 import is_2021, translate_2021
+from biv_pipeline.legacy.vocabulary import LegacyArgumentError, Translation
 from biv_pipeline.parameters.dotted_keys import flatten
 
-DATASETS = {"utkf": "utkf", "wine": "wine"}
-DATASETS_2021 = {**DATASETS, "bike": "bike"}
-LOSSES = {"mse": "mse", "iv": "iv", "biv": "biv"}
-LOSSES_2021 = {**LOSSES, "cutoffMSE": "cutoff"}
-NOISE_TYPES_2021 = {"uniform": "uniform", "binary_uniform": "uniform", "gamma": "gamma"}
-MODELS = {"vanilla_ann": "vanilla_ann", "vanilla_cnn": "vanilla_cnn", "resnet": "resnet18"}
-NOISE_TYPES = {"uniform": "uniform", "gamma": "gamma"}
-PARAMS_TYPES = {"boundaries": "bounds", "alphabeta": "alphabeta", "meanvar": "meanvar"}
-PARAMS_TYPES_2021 = {**PARAMS_TYPES, "meanvar_avg": "meanvar"}
-BINARY = "binary_uniform"
-EXPERIMENT_FIELDS_2021 = 5
-ONLY_2020 = ("noise", "average_variance", "epsilon", "distributions_ratio")
-BOOLEANS = {"True": True, "False": False}
-REQUIRED_NOISE_FLAGS = ("noise_settings", "params_settings", "parameters")
 PASSTHROUGH = "--"
-
-
-class LegacyArgumentError(ValueError):
-    """An original flag whose value cannot be translated; the message names the flag."""
-
-
-@dataclass(frozen=True)
-class Translation:
-    """The parameters of the equivalent run, and one warning per ignored flag."""
-
-    params: dict[str, Any]
-    warnings: list[str]
-
-
-def _choice(flag: str, field: str, value: str, choices: Mapping[str, Any]) -> Any:
-    """The new name of ``value``, or an error suggesting the closest valid value."""
-    if value in choices:
-        return choices[value]
-    close = difflib.get_close_matches(value, list(choices), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise LegacyArgumentError(
-        f"--{flag}: {field} must be one of {', '.join(choices)}; got {value!r}{hint}"
-    )
-
-
-def _fields(flag: str, text: str, names: Sequence[str]) -> list[str]:
-    """Split a comma-packed flag into exactly one value per name."""
-    fields = [field.strip() for field in text.split(",")]
-    if len(fields) != len(names):
-        raise LegacyArgumentError(
-            f"--{flag} needs {len(names)} comma-separated values ({','.join(names)}); got {text!r}"
-        )
-    return fields
-
-
-def _number(flag: str, field: str, text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise LegacyArgumentError(f"--{flag}: {field} must be a number; got {text!r}") from None
-
-
-def _unless_negative(value: float) -> float | None:
-    """The original's switch: a negative value turns the option off (null)."""
-    return None if value < 0 else value
-
-
-def _experiment(text: str, datasets: Mapping[str, str] = DATASETS) -> dict[str, Any]:
-    """``tag,seed,dataset,normalize``; the seed also seeds the train/test split."""
-    flag = "experiment_settings"
-    names = ("tag", "seed", "dataset", "normalize")
-    tag, seed_text, dataset, normalize = _fields(flag, text, names)
-    try:
-        seed = int(seed_text)
-    except ValueError:
-        raise LegacyArgumentError(f"--{flag}: seed must be an integer; got {seed_text!r}") from None
-    return {
-        "dataset": _choice(flag, "dataset", dataset, datasets),
-        "tag": tag,
-        "seed": seed,
-        "ingest": {
-            "split_seed": seed,
-            "normalize": _choice(flag, "normalize", normalize, BOOLEANS),
-        },
-    }
-
-
-def _model(text: str) -> dict[str, Any]:
-    """``loss,model``."""
-    loss, model = _fields("model_settings", text, ("loss", "model"))
-    return {
-        "loss": _choice("model_settings", "loss", loss, LOSSES),
-        "model": _choice("model_settings", "model", model, MODELS),
-    }
-
-
-def _noise_settings(text: str) -> dict[str, Any]:
-    """``type,threshold``; a negative threshold keeps every row."""
-    kind, threshold = _fields("noise_settings", text, ("type", "threshold"))
-    return {
-        "distribution": _choice("noise_settings", "type", kind, NOISE_TYPES),
-        "threshold": _unless_negative(_number("noise_settings", "threshold", threshold)),
-    }
-
-
-def _params_settings(text: str) -> dict[str, Any]:
-    """``params_type,hetero_scale``; a negative scale turns the scaling off."""
-    kind, scale = _fields("params_settings", text, ("params_type", "hetero_scale"))
-    return {
-        "parameterisation": _choice("params_settings", "params_type", kind, PARAMS_TYPES),
-        "hetero_scale": _unless_negative(_number("params_settings", "hetero_scale", scale)),
-    }
-
-
-def _parameters(text: str) -> dict[str, Any]:
-    """``a1,a2,...,b1,b2,...`` (first halves, then second halves) -> [[a1, b1], [a2, b2], ...]."""
-    values = [
-        _number("parameters", f"value {index}", value)
-        for index, value in enumerate(text.split(","), start=1)
-    ]
-    if len(values) % 2:
-        raise LegacyArgumentError(
-            "--parameters needs an even number of values (a1,a2,...,b1,b2,...: first halves, "
-            f"then second halves); got {len(values)}: {text!r}"
-        )
-    half = len(values) // 2
-    return {"components": [[a, b] for a, b in zip(values[:half], values[half:], strict=True)]}
-
-
-def _average_variance(text: str) -> dict[str, Any]:
-    """A negative average variance turns the constraint off."""
-    return {"average_variance": _unless_negative(_number("average_variance", "X", text))}
-
-
-def _distributions_ratio(text: str) -> dict[str, Any]:
-    """The ratio is the new ``noise.p``; its range is checked by the pipeline."""
-    return {"p": _number("distributions_ratio", "p", text)}
-
-
-NOISE_FLAGS: dict[str, Callable[[str], dict[str, Any]]] = {
-    "noise_settings": _noise_settings,
-    "params_settings": _params_settings,
-    "parameters": _parameters,
-    "average_variance": _average_variance,
-    "distributions_ratio": _distributions_ratio,
-}
-
-
-def _noise(args: argparse.Namespace, seed: int) -> tuple[dict[str, Any], list[str]]:
-    """The ``noise`` block, and the noise flags that were ignored because noise is off."""
-    given = {flag: getattr(args, flag) for flag in NOISE_FLAGS if getattr(args, flag) is not None}
-    block: dict[str, Any] = {}
-    for flag, text in given.items():
-        block.update(NOISE_FLAGS[flag](text))
-    noise = "False" if args.noise is None else args.noise
-    if not _choice("noise", "noise", noise, BOOLEANS):
-        ignored = [f"--{flag} is ignored: noise is off (--noise={noise})" for flag in given]
-        return {"enabled": False}, ignored
-    missing = [f"--{flag}" for flag in REQUIRED_NOISE_FLAGS if flag not in given]
-    if missing:
-        raise LegacyArgumentError(f"--noise=True needs {', '.join(missing)}")
-    if "p" not in block and len(block["components"]) > 1:
-        raise LegacyArgumentError("--distributions_ratio is needed with more than one component")
-    return {"enabled": True, **block, "units": "raw", "seed": seed}, []
-
-
-def is_2021(args: argparse.Namespace) -> bool:
-    """The 2021 grammar has five ``--experiment_settings`` fields (the last: training size)."""
-    return len(args.experiment_settings.split(",")) == EXPERIMENT_FIELDS_2021
-
-
-def _translate_2020(args: argparse.Namespace) -> Translation:
-    params = _experiment(args.experiment_settings)
-    params.update(_model(args.model_settings))
-    if args.epsilon is not None:
-        params["epsilon"] = _number("epsilon", "epsilon", args.epsilon)
-    params["noise"], warnings = _noise(args, params["seed"])
-    return Translation(params, warnings)
-
-
-def _experiment_2021(text: str) -> dict[str, Any]:
-    """``tag,seed,dataset,normalize,train_size``."""
-    flag = "experiment_settings"
-    *first, size = _fields(flag, text, ("tag", "seed", "dataset", "normalize", "train_size"))
-    params = _experiment(",".join(first), DATASETS_2021)
-    try:
-        params["ingest"]["train_size"] = int(size)
-    except ValueError:
-        raise LegacyArgumentError(
-            f"--{flag}: train_size must be an integer; got {size!r}"
-        ) from None
-    return params
-
-
-def _model_2021(text: str) -> tuple[dict[str, Any], list[str]]:
-    """``model,loss[,value]``: the value is epsilon (iv, biv) or the threshold (cutoffMSE)."""
-    flag = "model_settings"
-    fields = [field.strip() for field in text.split(",")]
-    if len(fields) not in (2, 3):
-        raise LegacyArgumentError(
-            f"--{flag} needs 2 or 3 comma-separated values (model,loss[,epsilon or "
-            f"threshold]); got {text!r}"
-        )
-    params = {
-        "model": _choice(flag, "model", fields[0], MODELS),
-        "loss": _choice(flag, "loss", fields[1], LOSSES_2021),
-    }
-    if len(fields) == 2:
-        return params, []
-    value = _number(flag, "epsilon or threshold", fields[2])
-    if params["loss"] == "mse":
-        return params, [f"--{flag}: the third value ({fields[2]}) is ignored with loss mse"]
-    if params["loss"] == "cutoff":
-        note = (
-            f"--{flag}: cutoff {fields[2]} is taken in the learner's (standardised) units; "
-            "the original divided it by the label variance when normalising"
-        )
-        return {**params, "cutoff": value}, [note]
-    return {**params, "epsilon": value}, []
-
-
-def _noise_2021(args: argparse.Namespace, seed: int) -> tuple[dict[str, Any], list[str]]:
-    """``--noise_settings="True,type[,threshold]"`` with ``--params_settings``/``--parameters``."""
-    fields = [field.strip() for field in (args.noise_settings or "False").split(",")]
-    given = [f"--{flag}" for flag in ("params_settings", "parameters") if getattr(args, flag)]
-    if not _choice("noise_settings", "noise", fields[0], BOOLEANS):
-        return {"enabled": False}, [f"{flag} is ignored: noise is off" for flag in given]
-    if len(fields) not in (2, 3):
-        raise LegacyArgumentError(
-            "--noise_settings needs True,type[,threshold] (type: uniform, binary_uniform, "
-            f"gamma); got {args.noise_settings!r}"
-        )
-    missing = [f"--{flag}" for flag in ("params_settings", "parameters") if not getattr(args, flag)]
-    if missing:
-        raise LegacyArgumentError(
-            f"--noise_settings={args.noise_settings} needs {', '.join(missing)}"
-        )
-    kind = fields[1]
-    block: dict[str, Any] = {
-        "enabled": True,
-        "distribution": _choice("noise_settings", "type", kind, NOISE_TYPES_2021),
-    }
-    if len(fields) == 3:
-        block["threshold"] = _unless_negative(_number("noise_settings", "threshold", fields[2]))
-    block.update(_params_settings_2021(args.params_settings, kind == BINARY))
-    block.update(_parameters_2021(args.parameters, block["parameterisation"], kind == BINARY))
-    return {**block, "units": "raw", "seed": seed}, []
-
-
-def _params_settings_2021(text: str, binary: bool) -> dict[str, Any]:
-    """``type[,p[,average]]``: p for binary_uniform; meanvar_avg adds the average variance."""
-    flag = "params_settings"
-    fields = [field.strip() for field in text.split(",")]
-    kind = fields[0]
-    block: dict[str, Any] = {
-        "parameterisation": _choice(flag, "params_type", kind, PARAMS_TYPES_2021)
-    }
-    wanted = 1 + binary + (kind == "meanvar_avg")
-    if len(fields) != wanted:
-        shape = "type" + (",p" if binary else "") + (",average" if kind == "meanvar_avg" else "")
-        raise LegacyArgumentError(f"--{flag} needs {wanted} value(s) ({shape}) here; got {text!r}")
-    if kind == "meanvar_avg" and not binary:
-        raise LegacyArgumentError(f"--{flag}: meanvar_avg needs --noise_settings=True,{BINARY}")
-    if binary:
-        block["p"] = _number(flag, "p", fields[1])
-    if kind == "meanvar_avg":
-        block["average_variance"] = _number(flag, "average", fields[2])
-    return block
-
-
-def _parameters_2021(text: str, parameterisation: str, binary: bool) -> dict[str, Any]:
-    """Numbers in first-halves-then-second-halves order, after the flag for meanvar.
-
-    A true flag sets the heteroscedasticity scale to the original's value: the variance
-    field (one component) or the first variance (binary_uniform).
-    """
-    fields = [field.strip() for field in text.split(",")]
-    maximum_hetero = None
-    if parameterisation == "meanvar":
-        maximum_hetero = _choice(
-            "parameters", "maximum-heteroscedasticity flag", fields[0], BOOLEANS
-        )
-        fields = fields[1:]
-    wanted = 4 if binary else 2
-    if len(fields) != wanted:
-        lead = "flag," if maximum_hetero is not None else ""
-        names = "x1,x2,y1,y2" if binary else "x,y"
-        raise LegacyArgumentError(
-            f"--parameters needs {lead}{names} here ({wanted} numbers after any flag); got {text!r}"
-        )
-    block = _parameters(",".join(fields))
-    if maximum_hetero:
-        block["hetero_scale"] = block["components"][0][1]
-    return block
 
 
 def translate(args: argparse.Namespace) -> Translation:
     """The parameters equivalent to the original flags (and the new options) in ``args``."""
-    if is_2021(args):
-        flags = [f"--{flag}" for flag in (*ONLY_2020,) if getattr(args, flag) is not None]
-        if flags:
-            raise LegacyArgumentError(
-                f"{', '.join(flags)} belong to the 2020 command line, but --experiment_settings "
-                "has the 2021 shape (five fields); the 2021 one puts epsilon in --model_settings "
-                "and the ratio and average in --params_settings"
-            )
-        params = _experiment_2021(args.experiment_settings)
-        model, warnings = _model_2021(args.model_settings)
-        params.update(model)
-        params["noise"], noise_warnings = _noise_2021(args, params["seed"])
-        translation = Translation(params, warnings + noise_warnings)
-    else:
-        translation = _translate_2020(args)
+    translation = translate_2021(args) if is_2021(args) else translate_2020(args)
     params = translation.params
     options = {"data_dir": args.data_dir, "epochs": args.epochs, "image_size": args.image_size}
     params.update({key: value for key, value in options.items() if value is not None})
