@@ -1,0 +1,80 @@
+"""The train pipeline as an in-memory slice, fed the ingest and noise slices' outputs.
+
+Its MLflow outputs (``training_metrics``, ``mlflow_model``) are MemoryDatasets here: no run is
+opened and nothing is written.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from tests.pipelines.conftest import QUICK_TRAINING
+
+EPOCH_METRICS = ("train_loss", "test_mse", "test_rmse_raw")
+FINAL_METRICS = ("final_test_mse", "final_test_rmse_raw")
+PREDICTIONS = ["y", "y_pred", "y_raw", "y_pred_raw"]
+
+
+def test_the_training_settings_come_from_the_yaml_with_auto_resolved(
+    trained: dict[str, Any],
+) -> None:
+    config = trained["training_config"]
+    assert config.epochs == QUICK_TRAINING["epochs"]  # the override
+    assert (config.loss, config.batch_size, config.seed) == ("biv", 256, 0)  # conf/base
+    assert (config.model, config.lr) == ("vanilla_ann", 0.01)  # `auto` for synthetic
+
+
+def test_the_metrics_have_one_finite_value_per_epoch_and_the_final_ones(
+    trained: dict[str, Any],
+) -> None:
+    metrics = trained["training_metrics"]
+    assert set(EPOCH_METRICS + FINAL_METRICS) <= set(metrics)
+    epochs = list(range(1, QUICK_TRAINING["epochs"] + 1))
+    for name in EPOCH_METRICS:
+        assert [point["step"] for point in metrics[name]] == epochs, name
+    for name, history in metrics.items():
+        assert all(math.isfinite(point["value"]) for point in history), name
+    for name in FINAL_METRICS:
+        assert [point["step"] for point in metrics[name]] == epochs[-1:], name
+
+
+def test_the_final_test_mse_is_that_of_the_test_predictions(
+    ingested: dict[str, Any], trained: dict[str, Any]
+) -> None:
+    predictions, test = trained["test_predictions"], ingested["test_split"]
+    assert list(predictions.columns) == PREDICTIONS
+    assert predictions.index.equals(test.index)
+    error = predictions["y_pred"].to_numpy(np.float64) - test["y"].to_numpy(np.float64)
+    final = trained["training_metrics"]["final_test_mse"][0]["value"]
+    assert final == pytest.approx(np.mean(error**2))
+    np.testing.assert_allclose(predictions["y_raw"], ingested["raw_test"]["y"])
+
+
+def test_the_model_to_log_predicts_raw_rows_in_raw_units(
+    ingested: dict[str, Any], trained: dict[str, Any]
+) -> None:
+    served, raw_test = trained["mlflow_model"], ingested["raw_test"]
+    features = [column for column in raw_test.columns if column != "y"]
+    assert list(served.input_example.columns) == features
+    with torch.no_grad():
+        raw = served.model(torch.tensor(raw_test[features].to_numpy(np.float32))).numpy()
+    np.testing.assert_allclose(raw, trained["test_predictions"]["y_pred_raw"], rtol=1e-4)
+
+
+def test_the_learning_curve_is_a_figure(trained: dict[str, Any]) -> None:
+    assert isinstance(trained["learning_curve"], Figure)
+
+
+def test_the_slices_open_no_mlflow_run_and_write_no_file(
+    trained: dict[str, Any], wine_ingested: dict[str, Any], slice_workdir: Path
+) -> None:
+    assert mlflow.active_run() is None
+    assert list(slice_workdir.iterdir()) == []
