@@ -12,9 +12,9 @@ import pytest
 from kedro.framework.cli.utils import _split_params
 from mlflow import MlflowClient
 
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.errors import LegacyArgumentError, ParameterError
 from biv_pipeline.legacy.command import build_parser, kedro_command, main, translate
-from biv_pipeline.legacy.vocabulary import LegacyArgumentError, Translation
+from biv_pipeline.legacy.vocabulary import Translation
 from biv_pipeline.noise import NoiseConfig
 from biv_pipeline.parameters.contract import parse_block
 from biv_pipeline.tracking.contract import EXPERIMENT

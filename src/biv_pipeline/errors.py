@@ -1,4 +1,12 @@
-"""Errors that mean "the input is wrong", as opposed to a bug: the CLI shows them in one line."""
+"""The project's errors, in one place, and the "did you mean" hint they share.
+
+Errors that mean "the input is wrong", as opposed to a bug, are shown by the CLI in one line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
 
 
 class ParameterError(ValueError):
@@ -16,3 +24,38 @@ class NonFiniteLossError(RuntimeError):
 class TrackingError(RuntimeError):
     """The MLflow tracking store cannot be used (an unreachable server, a locked database);
     the message names it and says what to do."""
+
+
+class LineageError(ParameterError):
+    """The versions a run would read do not belong together, or a pinned one is unusable."""
+
+
+class MissingVersionError(MissingDataError):
+    """A dataset a run reads has no (complete) version, or not the pinned one."""
+
+
+class SweepNameError(ParameterError):
+    """``sweep`` is missing or not a usable name."""
+
+
+class SweepRunsError(MissingDataError):
+    """The sweep has no runs in the experiment, or a finished run lacks a trial tag."""
+
+
+class SessionFailedError(RuntimeError):
+    """A session raised; ``version`` is its save version, ``detail`` the traceback."""
+
+    def __init__(self, version: str, detail: str) -> None:
+        super().__init__(detail.strip().splitlines()[-1] if detail.strip() else "failed")
+        self.version = version
+        self.detail = detail
+
+
+class LegacyArgumentError(ValueError):
+    """An original flag whose value cannot be translated; the message names the flag."""
+
+
+def closest_name(name: str, choices: Iterable[str]) -> str | None:
+    """The valid name closest to a misspelt ``name`` (for "did you mean"), or None."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return close[0] if close else None

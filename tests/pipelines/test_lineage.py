@@ -20,9 +20,9 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.pipeline import Node
 
-from biv_pipeline.catalog.lineage import LineageError, MissingVersionError
 from biv_pipeline.data.registry import feature_columns
 from biv_pipeline.data.schema import LABEL
+from biv_pipeline.errors import LineageError, MissingVersionError
 from biv_pipeline.training import predict
 from tests.pipelines.conftest import (
     QUICK_TRAINING,

@@ -28,21 +28,13 @@ from kedro.io.core import AbstractDataset, Version, VersionNotFoundError
 from kedro.pipeline import Pipeline
 
 from biv_pipeline.catalog.names import NOISY_TRAIN
-from biv_pipeline.errors import MissingDataError, ParameterError
+from biv_pipeline.errors import LineageError, MissingVersionError
 
 INGEST_OUTPUTS = ("train_split", "test_split", "normalisation")
 INGEST_VERSION = "ingest_version"  # key of noisy_train's provenance naming its ingest version
 SHOWN_VERSIONS = 5  # versions listed in an error message, newest first
 
 logger = logging.getLogger(__name__)
-
-
-class LineageError(ParameterError):
-    """The versions a run would read do not belong together, or a pinned one is unusable."""
-
-
-class MissingVersionError(MissingDataError):
-    """A dataset a run reads has no (complete) version, or not the pinned one."""
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,11 @@ encoded by ``encoding``. No code per table.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.errors import ParameterError, closest_name
 
 KIND = "csv"
 DEFAULT_LR = 1e-2
@@ -76,8 +75,8 @@ class TableDeclaration:
         allowed = {"kind", *(f for f in cls.__dataclass_fields__ if f != "name")}
         unknown = sorted(set(block) - allowed)
         if unknown:
-            close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
-            hint = f" (did you mean {prefix}.{close[0]}?)" if close else ""
+            close = closest_name(unknown[0], sorted(allowed))
+            hint = f" (did you mean {prefix}.{close}?)" if close else ""
             raise ParameterError(
                 f"{prefix} has unknown settings {unknown}{hint}; allowed: "
                 f"{', '.join(sorted(allowed))}"

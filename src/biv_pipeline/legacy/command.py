@@ -44,9 +44,10 @@ from typing import Any
 
 import yaml
 
+from biv_pipeline.errors import LegacyArgumentError
 from biv_pipeline.legacy.grammar_2020 import translate_2020
 from biv_pipeline.legacy.grammar_2021 import is_2021, translate_2021
-from biv_pipeline.legacy.vocabulary import LegacyArgumentError, Translation
+from biv_pipeline.legacy.vocabulary import Translation
 from biv_pipeline.parameters.dotted_keys import flatten
 
 PASSTHROUGH = "--"

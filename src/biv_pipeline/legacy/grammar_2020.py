@@ -11,13 +11,13 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from biv_pipeline.errors import LegacyArgumentError
 from biv_pipeline.legacy.vocabulary import (
     BOOLEANS,
     LOSSES,
     MODELS,
     NOISE_TYPES,
     PARAMS_TYPES,
-    LegacyArgumentError,
     Translation,
     choice,
     comma_fields,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from biv_pipeline.errors import LegacyArgumentError
 from biv_pipeline.legacy.vocabulary import (
     BOOLEANS,
     DATASETS_2021,
@@ -18,7 +19,6 @@ from biv_pipeline.legacy.vocabulary import (
     MODELS,
     NOISE_TYPES_2021,
     PARAMS_TYPES_2021,
-    LegacyArgumentError,
     Translation,
     choice,
     comma_fields,

@@ -6,10 +6,11 @@ first four fields, the halves of ``--parameters``)."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from biv_pipeline.errors import LegacyArgumentError, closest_name
 
 DATASETS = {"utkf": "utkf", "wine": "wine"}
 DATASETS_2021 = {**DATASETS, "bike": "bike"}
@@ -21,10 +22,6 @@ NOISE_TYPES = {"uniform": "uniform", "gamma": "gamma"}
 PARAMS_TYPES = {"boundaries": "bounds", "alphabeta": "alphabeta", "meanvar": "meanvar"}
 PARAMS_TYPES_2021 = {**PARAMS_TYPES, "meanvar_avg": "meanvar"}
 BOOLEANS = {"True": True, "False": False}
-
-
-class LegacyArgumentError(ValueError):
-    """An original flag whose value cannot be translated; the message names the flag."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +36,8 @@ def choice(flag: str, field: str, value: str, choices: Mapping[str, Any]) -> Any
     """The new name of ``value``, or an error suggesting the closest valid value."""
     if value in choices:
         return choices[value]
-    close = difflib.get_close_matches(value, list(choices), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    close = closest_name(value, choices)
+    hint = f"; did you mean {close!r}?" if close else ""
     raise LegacyArgumentError(
         f"--{flag}: {field} must be one of {', '.join(choices)}; got {value!r}{hint}"
     )

@@ -10,14 +10,13 @@ torch, MLflow or scipy, so a bad ``--params`` is named within Kedro's start-up t
 
 from __future__ import annotations
 
-import difflib
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError, create_model
 from pydantic import dataclasses as pydantic_dataclasses
 
 from biv_pipeline.data.images import check_image_size, check_max_bad_fraction
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.errors import ParameterError, closest_name
 from biv_pipeline.noise import NoiseConfig
 from biv_pipeline.parameters.training import UNRESOLVED_TYPES, TrainingConfig
 from biv_pipeline.parameters.types import (
@@ -119,8 +118,8 @@ def check_dotted_key(key: str) -> None:
             return
         names = known_names(location)
         if part not in names:
-            close = difflib.get_close_matches(part, names, n=1)
-            hint = f"; did you mean {'.'.join((*location, close[0]))}?" if close else ""
+            close = closest_name(part, names)
+            hint = f"; did you mean {'.'.join((*location, close))}?" if close else ""
             raise ParameterError(f"{key}: unknown parameter{hint}")
         location = (*location, part)
 

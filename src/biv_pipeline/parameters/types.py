@@ -7,7 +7,6 @@ names the rule (``noise.p: input should be less than or equal to 1; got 1.5``).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
@@ -21,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.errors import ParameterError, closest_name
 
 # Every block refuses keys it does not declare (a misspelt key is an error, not a default).
 BLOCK_CONFIG = ConfigDict(extra="forbid")
@@ -97,10 +96,8 @@ def describe_validation_error(
     location = tuple(first["loc"])
     field = dotted_name(location, prefix)
     if first["type"] in UNKNOWN_KEY_ERRORS:
-        close = difflib.get_close_matches(
-            str(location[-1]), list(known_names(location[:-1])) if known_names else [], n=1
-        )
-        hint = f"; did you mean {dotted_name((*location[:-1], close[0]), prefix)}?" if close else ""
+        close = closest_name(str(location[-1]), known_names(location[:-1]) if known_names else ())
+        hint = f"; did you mean {dotted_name((*location[:-1], close), prefix)}?" if close else ""
         line = f"{field}: unknown parameter{hint}"
     elif isinstance(first.get("ctx", {}).get("error"), ParameterError):
         line = str(first["ctx"]["error"])  # a block's own rule, written out in full

@@ -15,11 +15,12 @@ from typing import Any
 
 from biv_pipeline import MLFLOW_TELEMETRY_ENV, TELEMETRY_OFF
 from biv_pipeline.catalog.names import NOISY_TRAIN
+from biv_pipeline.errors import SessionFailedError
 from biv_pipeline.run_record import FAILED, FINISHED
 from biv_pipeline.sweeps.bookkeeping import record_failure
 from biv_pipeline.sweeps.console import sweep_log_path, trial_logs_to
 from biv_pipeline.sweeps.plan import Trial
-from biv_pipeline.sweeps.sessions import SessionFailedError, run_session
+from biv_pipeline.sweeps.sessions import run_session
 from biv_pipeline.tracking.contract import SWEEP_TAG
 
 TRAIN_PIPELINE = "train"

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.errors import ParameterError, SessionFailedError
 from biv_pipeline.run_record import FAILED, FINISHED
 from biv_pipeline.sweeps.bookkeeping import (
     done_runs,
@@ -26,7 +26,7 @@ from biv_pipeline.sweeps.bookkeeping import (
 from biv_pipeline.sweeps.console import SKIPPED, summary_table, sweep_log_path, trial_logs_to
 from biv_pipeline.sweeps.executors import EXECUTORS, TrialJob
 from biv_pipeline.sweeps.plan import DataGroup, Trial, expand, planned_seeds
-from biv_pipeline.sweeps.sessions import SessionFailedError, noisy_label_versions, run_session
+from biv_pipeline.sweeps.sessions import noisy_label_versions, run_session
 from biv_pipeline.sweeps.spec import SweepSpec
 
 DATA_PIPELINES = ["ingest", "noise"]

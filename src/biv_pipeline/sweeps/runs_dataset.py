@@ -15,7 +15,7 @@ from kedro.io import AbstractDataset, DatasetError
 from mlflow.entities import Run, ViewType
 from mlflow.tracking import MlflowClient
 
-from biv_pipeline.errors import MissingDataError, ParameterError
+from biv_pipeline.errors import SweepNameError, SweepRunsError
 from biv_pipeline.reporting import EPOCH, SweepRuns, parse_tag
 from biv_pipeline.run_record import (
     AXIS_PREFIX,
@@ -30,14 +30,6 @@ from biv_pipeline.tracking.contract import SWEEP_TAG
 SWEEP_NAME = re.compile(r"[\w.\-]+")  # also keeps the name safe inside an MLflow filter string
 PAGE_SIZE = 1000  # runs per MLflow search request
 UNKNOWN = "unknown"  # method or setting of a failed run that never got its tags
-
-
-class SweepNameError(ParameterError):
-    """``sweep`` is missing or not a usable name."""
-
-
-class SweepRunsError(MissingDataError):
-    """The sweep has no runs in the experiment, or a finished run lacks a trial tag."""
 
 
 class SweepRunsDataset(AbstractDataset[None, SweepRuns]):

@@ -11,17 +11,9 @@ from kedro.framework.startup import bootstrap_project
 
 from biv_pipeline.catalog.lineage import versions
 from biv_pipeline.catalog.names import NOISY_TRAIN
+from biv_pipeline.errors import SessionFailedError
 from biv_pipeline.parameters.dotted_keys import nest
 from biv_pipeline.tracking.interruptions import runs_end_killed_on_interrupt
-
-
-class SessionFailedError(RuntimeError):
-    """A session raised; ``version`` is its save version, ``detail`` the traceback."""
-
-    def __init__(self, version: str, detail: str) -> None:
-        super().__init__(detail.strip().splitlines()[-1] if detail.strip() else "failed")
-        self.version = version
-        self.detail = detail
 
 
 def run_session(

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from biv_pipeline.catalog.atomic_io import VERSION_ATTR
-from biv_pipeline.catalog.lineage import INGEST_VERSION, LineageError
+from biv_pipeline.catalog.lineage import INGEST_VERSION
 from biv_pipeline.data.images import (
     IMAGE_KEY,
     channel_statistics,
@@ -28,6 +28,7 @@ from biv_pipeline.data.images import (
 from biv_pipeline.data.preprocessing import ROW_INDEX, Normalisation
 from biv_pipeline.data.registry import feature_columns
 from biv_pipeline.data.schema import LABEL, NOISY
+from biv_pipeline.errors import LineageError
 from biv_pipeline.losses import cutoff_kept_share, make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.parameters.training import TrainingConfig
