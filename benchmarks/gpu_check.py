@@ -299,11 +299,8 @@ def part_loss_parity(context: Context) -> Outcome:
     labels = corrupt_labels(target.numpy(), defaults.noise, 1.0, np.random.default_rng(0))
     variance = torch.tensor(labels.variance_seen, dtype=torch.float32)
     losses = {
-        "mse": make_loss("mse"),
-        "iv": make_loss("iv", config.epsilon, config.ess_ratio),
-        "biv": make_loss("biv", config.epsilon, config.ess_ratio),
-        "cutoff": make_loss("cutoff", cutoff=config.cutoff),
-        "biv_auto": make_loss("biv", "auto", config.ess_ratio),
+        **{name: make_loss(replace(config, loss=name)) for name in ("mse", "iv", "biv", "cutoff")},
+        "biv_auto": make_loss(replace(config, loss="biv", epsilon="auto")),
     }
     result: dict[str, Any] = {"rtol": LOSS_RTOL, "atol": LOSS_ATOL, "batch": batch}
     passed = True
@@ -361,7 +358,7 @@ def train_once(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         network = gpu_utkface.network(config.model, context.data())
-    loss_fn = make_loss(config.loss, config.epsilon, config.ess_ratio, config.cutoff)
+    loss_fn = make_loss(config)
     start = time.perf_counter()
     history = fit(
         network, loss_fn, data, context.data().test, config, torch.Generator().manual_seed(0)
@@ -441,16 +438,15 @@ def time_model_alone(
     network.to(device)
     forward = torch.compile(network) if compile_model else network
     optimiser = torch.optim.Adam(network.parameters(), lr=config.lr)
-    loss_fn = make_loss(config.loss, config.epsilon, config.ess_ratio, config.cutoff)
+    loss_fn = make_loss(config)
     batch = context.sizes.batch_size
     x = data.noisy.x[:batch].to(device)
     y, variance = data.noisy.y[:batch].to(device), data.noisy.variance[:batch].to(device)
 
     def step() -> torch.Tensor:
-        weights = loss_fn.batch_weights(variance)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             prediction = forward(x)
-        loss = loss_fn.weighted_loss(prediction.float(), y, weights.weights)
+        loss = loss_fn.batch_loss(prediction.float(), y, variance).loss
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()

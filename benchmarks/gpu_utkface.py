@@ -193,7 +193,7 @@ def run_trial(data: SeedData, method: str, config: TrainingConfig) -> dict:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = network(config.model, data)
-    loss_fn = make_loss(config.loss, config.epsilon, config.ess_ratio, config.cutoff)
+    loss_fn = make_loss(config)
     history = fit(
         model, loss_fn, train, data.test, config, torch.Generator().manual_seed(config.seed)
     )

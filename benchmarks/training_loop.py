@@ -133,7 +133,7 @@ def main() -> None:
     torch.set_num_threads(THREADS)
     train, test = load_arrays()
     test_tensors = as_tensors(test)
-    loss_fn = make_loss(CONFIG.loss, CONFIG.epsilon)
+    loss_fn = make_loss(CONFIG)
 
     warm_up = replace(CONFIG, epochs=1)
     start = time.perf_counter()

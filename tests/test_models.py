@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.models import ImageInput, build_model
+from biv_pipeline.models import MODELS, ImageInput, build_model
+from biv_pipeline.parameters.training import MODEL_NAMES
 
 
 @pytest.mark.parametrize("size", [32, 64, 200])
@@ -38,3 +39,7 @@ def test_unknown_model_lists_the_known_ones() -> None:
         match="model: input should be 'vanilla_ann', 'vanilla_cnn' or 'resnet18'; got 'vgg'",
     ):
         build_model("vgg", (3, 32, 32))
+
+
+def test_the_registry_builds_every_model_the_parameters_name() -> None:
+    assert set(MODELS) == set(MODEL_NAMES)

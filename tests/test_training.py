@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.losses import make_loss
+from biv_pipeline.losses import CutoffMSELoss, make_loss
 from biv_pipeline.models import build_model
 from biv_pipeline.parameters.training import make_training_config
 from biv_pipeline.training import (
@@ -41,10 +41,10 @@ def regression_problem(n: int, seed: int = 0) -> RegressionTensors:
     return RegressionTensors(x, y, torch.rand(n, generator=generator))
 
 
-def train(config: TrainingConfig, train_data: RegressionTensors | None = None):
+def train(config: TrainingConfig, train_data: RegressionTensors | None = None, loss_fn=None):
     torch.manual_seed(config.seed)
     model = build_model("vanilla_ann", (4,))
-    loss_fn = make_loss(config.loss, config.epsilon, config.ess_ratio, config.cutoff)
+    loss_fn = make_loss(config) if loss_fn is None else loss_fn
     data = train_data or regression_problem(1024)
     history = fit(
         model,
@@ -102,6 +102,78 @@ def test_cutoff_skips_exactly_the_batches_of_the_seeded_order_without_a_kept_lab
         batches = [order[start : start + 16] for start in range(0, 250, 16)]
         expected.append(sum(all(row >= 8 for row in batch) for batch in batches))
     assert list(history["skipped_batches"]) == expected
+
+
+class CountingCutoff(CutoffMSELoss):
+    """The cutoff loss, counting what ``fit`` asks of it."""
+
+    def __init__(self, threshold: float) -> None:
+        super().__init__(threshold)
+        self.calls = {"check_labels": 0, "trained_batches": 0, "batch_loss": 0, "forward": 0}
+
+    def check_labels(self, variance):
+        self.calls["check_labels"] += 1
+        return super().check_labels(variance)
+
+    def trained_batches(self, variance, batch_size):
+        self.calls["trained_batches"] += 1
+        return super().trained_batches(variance, batch_size)
+
+    def batch_loss(self, pred, target, variance):
+        self.calls["batch_loss"] += 1
+        return super().batch_loss(pred, target, variance)
+
+    def forward(self, pred, target, variance):
+        self.calls["forward"] += 1
+        return super().forward(pred, target, variance)
+
+
+def test_fit_asks_the_loss_once_per_trained_batch() -> None:
+    data = regression_problem(250)
+    variance = torch.full((250,), 5.0)
+    variance[:40] = 0.1
+    data = RegressionTensors(data.x, data.y, variance)
+    config = replace(CONFIG, loss="cutoff", cutoff=1.0, batch_size=16, epochs=3)
+    loss_fn = CountingCutoff(1.0)
+    _, history = train(config, data, loss_fn)
+    trained = 16 * config.epochs - int(history["skipped_batches"].sum())
+    assert loss_fn.calls == {
+        "check_labels": 1,
+        "trained_batches": config.epochs,
+        "batch_loss": trained,
+        "forward": 0,
+    }
+
+
+def test_fit_trains_like_a_plain_loop_over_the_batches_with_a_kept_label() -> None:
+    data = regression_problem(250)
+    variance = torch.full((250,), 5.0)
+    variance[:40] = 0.1
+    data = RegressionTensors(data.x, data.y, variance)
+    config = replace(CONFIG, loss="cutoff", cutoff=1.0, batch_size=16, epochs=3)
+    model, _ = train(config, data)
+    torch.manual_seed(config.seed)
+    expected = build_model("vanilla_ann", (4,))
+    optimiser = torch.optim.Adam(expected.parameters(), lr=config.lr)
+    loss_fn = CutoffMSELoss(1.0)
+    generator = torch.Generator().manual_seed(config.seed)
+    for _ in range(config.epochs):
+        for index in torch.randperm(250, generator=generator).split(16):
+            if (variance[index] < 1.0).any():
+                loss = loss_fn(expected(data.x[index]), data.y[index], variance[index])
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+    for name, value in expected.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value), name
+
+
+def test_fit_stops_before_training_when_the_loss_cannot_learn_from_the_labels() -> None:
+    data = regression_problem(256)
+    data = RegressionTensors(data.x, data.y, torch.full((256,), 5.0))
+    message = r"^cutoff = 1 is below every seen variance of the 256 training labels \(smallest 5"
+    with pytest.raises(ParameterError, match=message):
+        train(replace(CONFIG, loss="cutoff", cutoff=1.0), data)
 
 
 def test_a_non_finite_loss_stops_training_naming_epoch_and_batch() -> None:
@@ -178,13 +250,15 @@ def test_mean_weight_divides_ivs_lr_by_the_mean_inverse_variance_weight() -> Non
     variance = torch.tensor([0.0, 0.5, 1.5, 3.0])
     config = replace(CONFIG, loss="iv", epsilon=0.5, lr=0.1, lr_scale="mean_weight")
     mean_weight = (1 / 0.5 + 1 / 1.0 + 1 / 2.0 + 1 / 3.5) / 4
-    assert scaled_learning_rate(config, variance) == pytest.approx(0.1 / mean_weight, rel=1e-12)
+    assert scaled_learning_rate(config, make_loss(config), variance) == pytest.approx(
+        0.1 / mean_weight, rel=1e-12
+    )
 
 
 @pytest.mark.parametrize("loss", ["mse", "biv", "cutoff"])
 def test_mean_weight_leaves_the_lr_of_normalised_losses_alone(loss: str) -> None:
     config = replace(CONFIG, loss=loss, lr=0.1, lr_scale="mean_weight")
-    assert scaled_learning_rate(config, torch.tensor([0.0, 2.0])) == 0.1
+    assert scaled_learning_rate(config, make_loss(config), torch.tensor([0.0, 2.0])) == 0.1
 
 
 def test_sgd_training_records_the_scaled_lr_and_learns() -> None:
@@ -193,7 +267,8 @@ def test_sgd_training_records_the_scaled_lr_and_learns() -> None:
     )
     data = regression_problem(1024)
     _, history = train(config, data)
-    assert history["lr"].iloc[-1] == pytest.approx(scaled_learning_rate(config, data.variance))
+    lr = scaled_learning_rate(config, make_loss(config), data.variance)
+    assert history["lr"].iloc[-1] == pytest.approx(lr)
     assert history["test_mse"].iloc[-1] < history["test_mse"].iloc[0]
 
 

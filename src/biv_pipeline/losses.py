@@ -1,15 +1,21 @@
-"""Regression losses that use each label's known noise variance.
+"""Regression losses that use each label's known noise variance, by name.
 
 All losses are weighted squared errors  L = sum_k w_k (f_k - y_k)^2 / Z  and differ in the
 weights w_k and the normaliser Z. Every loss takes ``(pred, target, variance)``, all of
 shape (B,); a (B, 1) vs (B,) mix-up raises instead of broadcasting to (B, B).
+
+A loss owns its rules: its name, how it is built from the training config (``from_config``),
+which labels it can learn from (``check_labels``), which batches it trains on
+(``trained_batches``) and what ``lr_scale: mean_weight`` divides the learning rate by
+(``mean_weight``). Adding a loss is its class (with a ``name`` from
+:data:`~biv_pipeline.parameters.training.LOSSES`), its config field and its test.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Callable
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 from torch import nn
@@ -17,13 +23,20 @@ from torch import nn
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.parameters.training import (
     AUTO,
+    LOSSES,
+    TrainingConfig,
     check_cutoff,
     check_epsilon,
     check_ess_ratio,
-    check_loss_name,
+    check_registry,
 )
 
+logger = logging.getLogger(__name__)
+
 BISECTION_STEPS = 40
+# the cutoff loss learning from fewer labels than this share gets a warning: its batches are
+# mostly skipped and its few steps are noisy
+MIN_CUTOFF_SHARE = 0.05
 
 
 class BatchWeights(NamedTuple):
@@ -31,6 +44,15 @@ class BatchWeights(NamedTuple):
 
     weights: torch.Tensor
     epsilon: torch.Tensor
+
+
+class BatchLoss(NamedTuple):
+    """One batch's loss (with its graph) and what the training loop records of it, as 0-d
+    tensors on the batch's device: the epsilon used and the Kish effective batch size."""
+
+    loss: torch.Tensor
+    epsilon: torch.Tensor
+    effective_size: torch.Tensor
 
 
 def check_shapes(pred: torch.Tensor, target: torch.Tensor, variance: torch.Tensor) -> None:
@@ -77,29 +99,48 @@ def auto_epsilon(variance: torch.Tensor, ess_ratio: float) -> torch.Tensor:
     return torch.where(exact_ok, torch.zeros_like(high), high)
 
 
+LOSS_CLASSES: dict[str, type[WeightedSquaredLoss]] = {}  # filled by the subclasses below
+
+
 class WeightedSquaredLoss(nn.Module):
     """Base class: L = sum_k w_k (f_k - y_k)^2 / Z with Z = B, or Z = sum_k w_k if normalised.
 
-    Subclasses define ``batch_weights``. A batch whose weights are all zero (possible for
-    cutoff) has no signal: ``has_signal`` says so and the loss is 0 with zero gradient.
+    Subclasses define ``batch_weights``; one that sets ``name`` is registered in
+    ``LOSS_CLASSES`` under it. A batch whose weights are all zero (possible for cutoff) has
+    no signal: ``trained_batches`` leaves it out, and its loss is 0 with zero gradient.
     """
 
+    name: ClassVar[str]
     normalise_by_weight_sum = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            LOSS_CLASSES[cls.name] = cls
+
+    @classmethod
+    def from_config(cls, config: TrainingConfig) -> WeightedSquaredLoss:
+        """The loss with the settings it uses from ``config`` (none by default)."""
+        return cls()
+
+    def check_labels(self, variance: torch.Tensor) -> None:
+        """Raise ParameterError if the loss cannot learn from labels of these seen variances
+        (all the training labels, before training); every loss but cutoff can."""
+
+    def mean_weight(self, variance: torch.Tensor) -> float:
+        """What ``lr_scale: mean_weight`` divides the learning rate by: 1 for losses whose
+        weights are normalised per batch (mean 1) or 1 for every kept label."""
+        return 1.0
+
+    def trained_batches(self, variance: torch.Tensor, batch_size: int) -> range | list[int]:
+        """The numbers of the consecutive batches of ``batch_size`` (the last may be shorter)
+        that train, for labels of ``variance`` in the epoch's order: all of them by default,
+        without touching the device. Call once per epoch."""
+        return range(math.ceil(variance.numel() / batch_size))
 
     def batch_weights(self, variance: torch.Tensor) -> BatchWeights:
         """Weights of one batch; equal weights by default (plain MSE)."""
         return BatchWeights(torch.ones_like(variance), variance.new_zeros(()))
-
-    def has_signal(self, variance: torch.Tensor) -> bool:
-        """Whether a batch with these variances contributes to training."""
-        return True
-
-    def signal_per_batch(self, variance: torch.Tensor, batch_size: int) -> torch.Tensor:
-        """``has_signal`` of each consecutive batch of ``batch_size`` (the last may be shorter),
-        as a bool tensor (n_batches,) on the device of ``variance``, computed without a host
-        synchronisation; the caller reads it once per epoch instead of once per batch."""
-        n_batches = math.ceil(variance.numel() / batch_size)
-        return torch.ones(n_batches, dtype=torch.bool, device=variance.device)
 
     def weighted_loss(
         self, pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor
@@ -109,6 +150,19 @@ class WeightedSquaredLoss(nn.Module):
         if self.normalise_by_weight_sum:
             return weighted / weights.sum().clamp_min(torch.finfo(weights.dtype).tiny)
         return weighted / pred.numel()
+
+    def batch_loss(
+        self, pred: torch.Tensor, target: torch.Tensor, variance: torch.Tensor
+    ) -> BatchLoss:
+        """The loss of one batch and what the training loop records of it, all on the device
+        (no host synchronisation); shapes are checked first."""
+        check_shapes(pred, target, variance)
+        weights = self.batch_weights(variance)
+        return BatchLoss(
+            self.weighted_loss(pred, target, weights.weights),
+            weights.epsilon.detach(),
+            kish_effective_sample_size(weights.weights).detach(),
+        )
 
     def forward(
         self, pred: torch.Tensor, target: torch.Tensor, variance: torch.Tensor
@@ -121,6 +175,8 @@ class WeightedSquaredLoss(nn.Module):
 class MSELoss(WeightedSquaredLoss):
     """Mean squared error, ignoring the variances: L = (1/B) sum_k (f_k - y_k)^2."""
 
+    name = "mse"
+
 
 class _InverseVarianceWeights(WeightedSquaredLoss):
     """Shared weights w_k = 1 / (sigma_k^2 + eps); eps fixed or chosen per batch."""
@@ -131,6 +187,11 @@ class _InverseVarianceWeights(WeightedSquaredLoss):
         check_ess_ratio(ess_ratio)
         self.epsilon = epsilon
         self.ess_ratio = ess_ratio
+
+    @classmethod
+    def from_config(cls, config: TrainingConfig) -> WeightedSquaredLoss:
+        """The loss with ``config.epsilon`` and ``config.ess_ratio``."""
+        return cls(epsilon=config.epsilon, ess_ratio=config.ess_ratio)
 
     def batch_weights(self, variance: torch.Tensor) -> BatchWeights:
         """w_k = 1 / (sigma_k^2 + eps) with eps fixed or from ``auto_epsilon``."""
@@ -148,6 +209,14 @@ class IVLoss(_InverseVarianceWeights):
     L = (1/B) sum_k (f_k - y_k)^2 / (sigma_k^2 + eps).    Shapes: all (B,).
     """
 
+    name = "iv"
+
+    def mean_weight(self, variance: torch.Tensor) -> float:
+        """mean_k 1 / (variance_k + eps) over the training labels, in float64, so that
+        ``lr_scale: mean_weight`` gives IV's gradients the scale of MSE's on average. Needs a
+        numeric epsilon (the training config refuses ``auto`` with ``mean_weight``)."""
+        return float((1.0 / (variance.double() + float(self.epsilon))).mean())
+
 
 class BIVLoss(_InverseVarianceWeights):
     """Batch inverse-variance weighted squared error.
@@ -156,6 +225,7 @@ class BIVLoss(_InverseVarianceWeights):
     Shapes: pred, target, variance are all (B,).
     """
 
+    name = "biv"
     normalise_by_weight_sum = True
 
 
@@ -165,6 +235,7 @@ class CutoffMSELoss(WeightedSquaredLoss):
     L = sum_k 1[sigma_k^2 < t] (f_k - y_k)^2 / sum_k 1[sigma_k^2 < t].  Shapes: all (B,).
     """
 
+    name = "cutoff"
     normalise_by_weight_sum = True
 
     def __init__(self, threshold: float) -> None:
@@ -172,46 +243,51 @@ class CutoffMSELoss(WeightedSquaredLoss):
         check_cutoff(threshold)
         self.threshold = threshold
 
+    @classmethod
+    def from_config(cls, config: TrainingConfig) -> WeightedSquaredLoss:
+        """The loss with threshold ``config.cutoff``."""
+        return cls(threshold=config.cutoff)
+
+    def kept_share(self, variance: torch.Tensor) -> float:
+        """Share of the labels the loss learns from: mean_k 1[sigma_k^2 < threshold].
+
+        Raises ParameterError when it is none: every batch would be skipped and the network
+        never updated, yet the run would finish as if it had trained.
+        """
+        kept = variance < self.threshold
+        if not kept.any():
+            raise ParameterError(
+                f"cutoff = {self.threshold:g} is below every seen variance of the "
+                f"{variance.numel()} training labels (smallest {variance.min().item():g}), so "
+                "the cutoff loss would never train; raise cutoff above it or choose another loss"
+            )
+        return kept.double().mean().item()
+
+    def check_labels(self, variance: torch.Tensor) -> None:
+        """Stop if the cutoff keeps no label (:meth:`kept_share`), warn if it keeps under 5%."""
+        share = self.kept_share(variance)
+        if share < MIN_CUTOFF_SHARE:
+            logger.warning(
+                "cutoff = %g keeps %.1f%% of the %d training labels (under %.0f%%): most "
+                "batches will be skipped",
+                self.threshold, 100 * share, variance.numel(), 100 * MIN_CUTOFF_SHARE,
+            )  # fmt: skip
+
+    def trained_batches(self, variance: torch.Tensor, batch_size: int) -> list[int]:
+        """The batches with a label below the threshold (one host synchronisation)."""
+        kept = variance < self.threshold
+        padding = kept.new_zeros((-kept.numel()) % batch_size)
+        signal = torch.cat([kept, padding]).view(-1, batch_size).any(dim=1)
+        return signal.nonzero().flatten().tolist()
+
     def batch_weights(self, variance: torch.Tensor) -> BatchWeights:
         """w_k = 1 if sigma_k^2 < threshold else 0."""
         return BatchWeights((variance < self.threshold).to(variance.dtype), variance.new_zeros(()))
 
-    def has_signal(self, variance: torch.Tensor) -> bool:
-        """False when every sample of the batch is at or above the threshold."""
-        return bool((variance < self.threshold).any())
 
-    def signal_per_batch(self, variance: torch.Tensor, batch_size: int) -> torch.Tensor:
-        """Per batch of ``batch_size``: whether any sample is below the threshold."""
-        kept = variance < self.threshold
-        padding = kept.new_zeros((-kept.numel()) % batch_size)
-        return torch.cat([kept, padding]).view(-1, batch_size).any(dim=1)
+check_registry("loss", LOSS_CLASSES, LOSSES)
 
 
-def cutoff_kept_share(variance: torch.Tensor, threshold: float) -> float:
-    """Share of the labels the cutoff loss learns from: mean_k 1[sigma_k^2 < threshold].
-
-    Raises ParameterError when it is none: every batch would be skipped and the network
-    never updated, yet the run would finish as if it had trained.
-    """
-    kept = variance < threshold
-    if not kept.any():
-        raise ParameterError(
-            f"cutoff = {threshold:g} is below every seen variance of the {variance.numel()} "
-            f"training labels (smallest {variance.min().item():g}), so the cutoff loss would "
-            "never train; raise cutoff above it or choose another loss"
-        )
-    return kept.double().mean().item()
-
-
-def make_loss(
-    name: str, epsilon: float | str = 0.5, ess_ratio: float = 0.5, cutoff: float = 1.0
-) -> WeightedSquaredLoss:
-    """Build a loss by name: mse | iv | biv | cutoff (settings a loss does not use are ignored)."""
-    check_loss_name(name)
-    builders: dict[str, Callable[[], WeightedSquaredLoss]] = {
-        "mse": MSELoss,
-        "iv": lambda: IVLoss(epsilon, ess_ratio),
-        "biv": lambda: BIVLoss(epsilon, ess_ratio),
-        "cutoff": lambda: CutoffMSELoss(cutoff),
-    }
-    return builders[name]()
+def make_loss(config: TrainingConfig) -> WeightedSquaredLoss:
+    """The loss ``config.loss``, built from the config fields it uses."""
+    return LOSS_CLASSES[config.loss].from_config(config)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from biv_pipeline.parameters.training import check_model_name
+from biv_pipeline.parameters.training import MODEL_NAMES, check_model_name, check_registry
 
 VANILLA_ANN_WIDTHS: tuple[int, ...] = (100, 50, 20, 10)
 VANILLA_CNN_CHANNELS: tuple[int, ...] = (10, 20, 32, 64, 128, 256)
@@ -107,6 +107,7 @@ MODELS: dict[str, ModelBuilder] = {
     "vanilla_cnn": VanillaCNN,
     "resnet18": ResNet18,
 }
+check_registry("model", MODELS, MODEL_NAMES)
 
 
 def build_model(name: str, input_shape: tuple[int, ...]) -> nn.Module:

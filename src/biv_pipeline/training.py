@@ -17,7 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from biv_pipeline.errors import NonFiniteLossError, ParameterError
-from biv_pipeline.losses import AUTO, WeightedSquaredLoss, kish_effective_sample_size
+from biv_pipeline.losses import AUTO, WeightedSquaredLoss
 from biv_pipeline.parameters.training import TrainingConfig, check_device_name
 from biv_pipeline.progress import progress_bars_wanted
 
@@ -35,18 +35,19 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def scaled_learning_rate(config: TrainingConfig, variance: torch.Tensor) -> float:
-    """The learning rate used: ``lr``, or with ``lr_scale: mean_weight`` and loss iv,
+def scaled_learning_rate(
+    config: TrainingConfig, loss_fn: WeightedSquaredLoss, variance: torch.Tensor
+) -> float:
+    """The learning rate used: ``lr``, or with ``lr_scale: mean_weight``
 
-    lr / mean_k w_k,  w_k = 1 / (variance_k + epsilon)  over the training labels,
+    lr / mean weight of the loss over the training labels (``loss_fn.mean_weight``),
 
-    so that IV's gradients have the scale of MSE's on average. BIV normalises its weights
-    per batch (mean 1), and MSE and cutoff weigh kept labels 1, so their lr is unchanged.
+    so that IV's gradients have the scale of MSE's on average; the losses whose weights are
+    normalised per batch or 1 (biv, mse, cutoff) have mean weight 1 and keep ``lr``.
     """
-    if config.lr_scale != "mean_weight" or config.loss != "iv":
+    if config.lr_scale != "mean_weight":
         return float(config.lr)
-    mean_weight = float((1.0 / (variance.double() + float(config.epsilon))).mean())
-    return float(config.lr) / mean_weight
+    return float(config.lr) / loss_fn.mean_weight(variance)
 
 
 def make_optimizer(
@@ -139,11 +140,15 @@ def fit(
 ) -> pd.DataFrame:
     """Train ``model`` with the configured optimiser; evaluate the test MSE once per epoch.
 
+    The loss is asked first whether it can learn from the training labels (``check_labels``),
+    then once per epoch which batches it trains on (``trained_batches``) and once per such
+    batch for its loss, epsilon and effective batch size (``batch_loss``).
     Returns the per-epoch history: train_loss (mean over batches), test_mse, the mean
     epsilon and Kish effective batch size, the batches skipped for lack of signal, and the
     learning rate used (see ``scaled_learning_rate``).
     Raises ``NonFiniteLossError`` naming the epoch and batch if the loss stops being finite.
     """
+    loss_fn.check_labels(train.variance)
     device = resolve_device(config.device)
     amp = use_amp(config.amp, device)
     if device.type == "cuda" and train.x.dim() == 4:
@@ -151,7 +156,7 @@ def fit(
     model.to(device)
     forward = torch.compile(model) if config.compile else model
     train, test = train.to(device), test.to(device)
-    lr = scaled_learning_rate(config, train.variance)
+    lr = scaled_learning_rate(config, loss_fn, train.variance)
     optimiser = make_optimizer(config, model.parameters(), lr)
     n_rows = len(train.y)
     n_batches = math.ceil(n_rows / config.batch_size)
@@ -167,28 +172,28 @@ def fit(
         order_on_host = torch.randperm(n_rows, generator=generator)
         order = order_on_host.to(device)
         x_order = order if train.x.device.type == device.type else order_on_host
-        # one host synchronisation per epoch for the batches to skip, none per batch
-        signal = loss_fn.signal_per_batch(train.variance[order], config.batch_size).tolist()
+        # at most one host synchronisation per epoch for the batches to skip, none per batch
+        trained = loss_fn.trained_batches(train.variance[order], config.batch_size)
+        batches = list(
+            zip(order.split(config.batch_size), x_order.split(config.batch_size), strict=True)
+        )
         batch_losses = torch.zeros(n_batches, device=device)
         used = torch.zeros(n_batches, dtype=torch.bool, device=device)
         epsilon_sum = torch.zeros((), device=device)
         ess_sum = torch.zeros((), device=device)
-        batches = zip(order.split(config.batch_size), x_order.split(config.batch_size), strict=True)
-        for batch, (index, x_index) in enumerate(batches):
-            if not signal[batch]:
-                continue
-            weights = loss_fn.batch_weights(train.variance[index])
+        for batch in trained:
+            index, x_index = batches[batch]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 prediction = forward(gather(train.x, x_index, device))
-            loss = loss_fn.weighted_loss(prediction.float(), train.y[index], weights.weights)
+            step = loss_fn.batch_loss(prediction.float(), train.y[index], train.variance[index])
             optimiser.zero_grad(set_to_none=True)
-            loss.backward()
+            step.loss.backward()
             optimiser.step()
-            batch_losses[batch] = loss.detach()
+            batch_losses[batch] = step.loss.detach()
             used[batch] = True
-            epsilon_sum += weights.epsilon.detach()
-            ess_sum += kish_effective_sample_size(weights.weights).detach()
-        n_used = int(used.sum())
+            epsilon_sum += step.epsilon
+            ess_sum += step.effective_size
+        n_used = len(trained)
         _check_finite(batch_losses, used, epoch)
         record = {
             "epoch": epoch,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
@@ -28,8 +29,11 @@ from biv_pipeline.parameters.types import (
     or_auto,
 )
 
+# The names a run accepts, written once here, torch-free (a bad name is refused before torch
+# loads); the torch registries, losses.LOSS_CLASSES and models.MODELS, are checked against
+# them when imported (``check_registry``).
 LossName = Literal["mse", "iv", "biv", "cutoff"]
-ModelName = Literal["vanilla_ann", "vanilla_cnn", "resnet18"]  # models.MODELS
+ModelName = Literal["vanilla_ann", "vanilla_cnn", "resnet18"]
 Epsilon = or_auto(NonNegativeReal)
 DEVICE_NAME = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
@@ -68,9 +72,18 @@ def _checker(name: str, kind: Any) -> Any:
 check_epsilon = _checker("epsilon", Epsilon)
 check_ess_ratio = _checker("ess_ratio", OpenFraction)
 check_cutoff = _checker("cutoff", PositiveReal)
-check_loss_name = _checker("loss", LossName)
 check_model_name = _checker("model", ModelName)
 check_device_name = _checker("device", DeviceName)
+
+
+def check_registry(kind: str, registry: Iterable[str], names: tuple[str, ...]) -> None:
+    """Raise at import unless a torch registry defines exactly the ``kind`` names a run
+    accepts (``LOSSES``, ``MODEL_NAMES``): a name added to one and not the other."""
+    if set(registry) != set(names):
+        raise RuntimeError(
+            f"the {kind} registry defines {sorted(registry)} but the parameters accept "
+            f"{sorted(names)}: add the {kind} to both"
+        )
 
 
 @pydantic_dataclasses.dataclass(frozen=True, config=BLOCK_CONFIG)
@@ -102,6 +115,8 @@ class TrainingConfig:
                 f"momentum applies to optimizer: sgd only; got momentum {self.momentum} with "
                 f"optimizer {self.optimizer} (set momentum: 0)"
             )
+        # IV's mean weight (losses.IVLoss.mean_weight) needs a numeric epsilon: checked here,
+        # torch-free, so that the run stops before any data is loaded
         if self.lr_scale == "mean_weight" and self.loss == "iv" and self.epsilon == AUTO:
             raise ParameterError(
                 "lr_scale: mean_weight needs a numeric epsilon with loss iv (the weights "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import logging
 
 import matplotlib
 
@@ -29,18 +28,13 @@ from biv_pipeline.data.preprocessing import ROW_INDEX, Normalisation
 from biv_pipeline.data.registry import feature_columns
 from biv_pipeline.data.schema import LABEL, NOISY
 from biv_pipeline.errors import LineageError
-from biv_pipeline.losses import cutoff_kept_share, make_loss
+from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.parameters.training import TrainingConfig
 from biv_pipeline.serving import ServedModel, input_example, serve_raw
 from biv_pipeline.training import RegressionTensors, fit, predict, torch_threads
 
-logger = logging.getLogger(__name__)
-
 SHOWN_ROWS = 5  # rows named in a lineage error
-# the cutoff loss learning from fewer labels than this share gets a warning: its batches are
-# mostly skipped and its few steps are noisy
-MIN_CUTOFF_SHARE = 0.05
 HISTORY_METRICS = (
     "train_loss",
     "test_mse",
@@ -103,17 +97,6 @@ def check_test_split_matches(noisy_train: pd.DataFrame, test_split: pd.DataFrame
             )
 
 
-def _check_cutoff_share(variance: torch.Tensor, cutoff: float) -> None:
-    """Stop if the cutoff keeps no label (:func:`cutoff_kept_share`), warn if under 5%."""
-    share = cutoff_kept_share(variance, cutoff)
-    if share < MIN_CUTOFF_SHARE:
-        logger.warning(
-            "cutoff = %g keeps %.1f%% of the %d training labels (under %.0f%%): most batches "
-            "will be skipped",
-            cutoff, 100 * share, variance.numel(), 100 * MIN_CUTOFF_SHARE,
-        )  # fmt: skip
-
-
 def train_model(
     noisy_train: pd.DataFrame, test_split: pd.DataFrame, config: TrainingConfig
 ) -> tuple[nn.Module, pd.DataFrame]:
@@ -125,13 +108,11 @@ def train_model(
         _column(noisy_train, NOISY.variance_seen),
     )
     test = RegressionTensors(model_inputs(test_split), _column(test_split, LABEL))
-    if config.loss == "cutoff":
-        _check_cutoff_share(train.variance, config.cutoff)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = _build_network(config, noisy_train, train.x)
     generator = torch.Generator().manual_seed(config.seed)
-    loss_fn = make_loss(config.loss, config.epsilon, config.ess_ratio, config.cutoff)
+    loss_fn = make_loss(config)
     with torch_threads(config.threads):
         history = fit(model, loss_fn, train, test, config, generator)
     return model, history
