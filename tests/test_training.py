@@ -12,7 +12,7 @@ import torch
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.losses import CutoffMSELoss, make_loss
 from biv_pipeline.models import build_model
-from biv_pipeline.parameters.training import make_training_config
+from biv_pipeline.parameters.resolved_training import make_training_config
 from biv_pipeline.training import (
     NonFiniteLossError,
     RegressionTensors,

@@ -6,7 +6,6 @@ Framework-free; the losses, models and training loop import their checks from he
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal, get_args
@@ -14,7 +13,6 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 from pydantic import dataclasses as pydantic_dataclasses
 
-from biv_pipeline.data.registry import get_dataset
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.parameters.types import (
     AUTO,
@@ -48,10 +46,6 @@ DeviceName = Annotated[str, Field(strict=True), AfterValidator(_device_name)]
 Momentum = Annotated[float, Field(strict=True, ge=0, lt=1)]
 LOSSES: tuple[str, ...] = get_args(LossName)
 MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
-# threads: auto = 1 for the small tabular network (a Wine fit takes 1.1-2.4 s on one thread
-# but 25-31 s on two when another process is busy: synchronisation dominates its tiny
-# matrix products), every core for the image networks
-SMALL_MODELS: tuple[str, ...] = ("vanilla_ann",)
 
 
 def _checker(name: str, kind: Any) -> Any:
@@ -133,27 +127,3 @@ UNRESOLVED_TYPES: dict[str, Any] = {
 
 
 TRAINING_PARAMETERS: tuple[str, ...] = tuple(TrainingConfig.__pydantic_fields__)
-
-
-def make_training_config(dataset: str, **settings: Any) -> TrainingConfig:
-    """Validate the training parameters, given by name (the top-level keys of
-    ``parameters_train.yml``), and resolve ``auto`` model, lr and threads for ``dataset``."""
-    spec = get_dataset(dataset)
-    resolved = dict(settings)
-    for name, value in (("model", spec.model), ("lr", spec.lr)):
-        if resolved.get(name) == AUTO:
-            resolved[name] = value
-    if resolved.get("threads") == AUTO:
-        model = resolved.get("model", TrainingConfig.__pydantic_fields__["model"].default)
-        resolved["threads"] = auto_threads(model)
-    try:
-        return TrainingConfig(**resolved)
-    except ValidationError as error:
-        raise ParameterError(describe_validation_error(error)) from None
-
-
-def auto_threads(model: str) -> int:
-    """1 for the small tabular network, else the CPUs this process may use."""
-    if model in SMALL_MODELS:
-        return 1
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -2,7 +2,8 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from biv_pipeline.parameters.training import TRAINING_PARAMETERS, make_training_config
+from biv_pipeline.parameters.resolved_training import make_training_config
+from biv_pipeline.parameters.training import TRAINING_PARAMETERS
 from biv_pipeline.pipelines.train.nodes import (
     package_model,
     plot_learning_curve,

@@ -13,7 +13,8 @@ from biv_pipeline.catalog.names import SWEEP_RUNS
 from biv_pipeline.data.images import check_image_size
 from biv_pipeline.data.registry import get_dataset, register_datasets
 from biv_pipeline.parameters.contract import check_parameters
-from biv_pipeline.parameters.training import TRAINING_PARAMETERS, make_training_config
+from biv_pipeline.parameters.resolved_training import make_training_config
+from biv_pipeline.parameters.training import TRAINING_PARAMETERS
 from biv_pipeline.project.hooks.declared_datasets import DATASETS_PARAMETER, raw_parameters
 
 DATASET = "dataset"
