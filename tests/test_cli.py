@@ -125,6 +125,11 @@ def test_viz_build_shows_the_three_pipelines(project: Path) -> None:
     graph = json.loads((project / "build" / "api" / "main").read_text())
     tasks = {node["name"] for node in graph["nodes"] if node["type"] == "task"}
     assert {"load_raw_dataset", "add_label_noise", "train_model"} <= tasks
+    (images,) = [node for node in graph["nodes"] if node["name"] == "image_cache"]
+    assert images["type"] == "data"
+    assert images["layer"] == "raw"
+    readers = {edge["target"] for edge in graph["edges"] if edge["source"] == images["id"]}
+    assert {node["id"] for node in graph["nodes"] if node["name"] == "train_model"} <= readers
     assert {"ingest", "noise", "train"} <= {pipeline["id"] for pipeline in graph["pipelines"]}
     assert {"raw", "primary", "model_input", "reporting"} <= set(graph["layers"])
 

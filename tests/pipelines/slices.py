@@ -22,6 +22,9 @@ from kedro.runner import SequentialRunner
 from kedro.validation.parameter_validator import ParameterValidator
 from kedro.validation.utils import get_typed_fields
 
+from biv_pipeline.catalog.image_cache import ImageCacheDataset
+from biv_pipeline.catalog.names import IMAGE_CACHE
+
 CONF = Path(__file__).resolve().parents[2] / "conf"
 PARAMS_PREFIX = "params:"
 
@@ -81,8 +84,11 @@ def run_slice(
     """
     typed = ParameterValidator({"slice": pipeline}).validate_raw_params(parameters)
     catalog = DataCatalog()
+    # the real image-cache dataset: a table saves nothing in it and loads None from it
+    catalog[IMAGE_CACHE] = ImageCacheDataset(str(workdir / "image_cache"))
     for name, value in {**parameter_feed(typed), **datasets}.items():
-        catalog[name] = value
+        if not (name == IMAGE_CACHE and value is None):
+            catalog[name] = value
     recorder = _NodeOutputs()
     hook_manager = _create_hook_manager()
     hook_manager.register(recorder)

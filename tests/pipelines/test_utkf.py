@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+from kedro.framework.hooks import hook_impl
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
 
+from biv_pipeline.catalog.names import IMAGE_CACHE
 from tests.pipelines.conftest import (
     noisy_versions,
     normalisation_of,
     read_version,
     run_kedro,
+    tracking_uri,
     training_runs,
 )
 
@@ -61,6 +68,40 @@ def test_auto_model_is_the_vanilla_cnn_for_faces(project: Path, utkf_params) -> 
     assert run["params.train.lr"] == "0.001"
     model_files = list((project / "data/06_models/utkf").glob("*/*/trained_model.pkl"))
     assert len(model_files) == 1
+
+
+class ImageCacheLoads:
+    """Records what the catalog loads as the image cache."""
+
+    def __init__(self) -> None:
+        self.loaded: list[Any] = []
+
+    @hook_impl
+    def after_dataset_loaded(self, dataset_name: str, data: Any) -> None:
+        if dataset_name == IMAGE_CACHE:
+            self.loaded.append(data)
+
+
+def test_train_only_reads_through_the_catalog_the_cache_its_labels_were_made_with(
+    project: Path, utkf_params
+) -> None:
+    run_kedro(project, ["ingest", "noise"], **utkf_params)
+    key = read_version(noisy_versions(project, "utkf")[-1]).attrs["image_cache"]
+    run_kedro(project, ["ingest"], **{**utkf_params, "image_size": 48})  # a newer cache
+    assert len(cache_files(project)) == 2
+    loads = ImageCacheLoads()
+    bootstrap_project(project)
+    # neither the image_size given nor the newest cache: the one the labels' rows index
+    params = {**utkf_params, "image_size": 48, "epochs": 1}
+    params["mlflow_tracking_uri"] = tracking_uri(project)
+    with KedroSession.create(project_path=project, runtime_params=params) as session:
+        session._hook_manager.register(loads)
+        session.run(pipeline_names=["train"])
+    assert [images.key for images in loads.loaded] == [key, key]  # train_model, predict_test_set
+    for images in loads.loaded:
+        assert isinstance(images.images, np.memmap)
+        assert images.images.shape == (3000, 3, 32, 32)
+    assert training_runs(project).iloc[0]["params.data.image_cache"] == key
 
 
 def test_a_bad_image_size_is_named_before_decoding(project: Path, utkf_params) -> None:

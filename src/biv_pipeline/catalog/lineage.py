@@ -8,10 +8,13 @@ Before a pipeline runs, every versioned dataset it touches is pinned to one vers
   once;
 - the ingest outputs (train and test split, normalisation) it reads come from the ingest that
   made those noisy labels (``noisy_train``'s provenance names it), else from the newest ingest
-  whose three outputs are all complete.
+  whose three outputs are all complete;
+- the image cache (when the run reads it) is the one the rows of those tables index, named in
+  their provenance: not whichever cache is in the folder.
 
-A pinned version that does not exist, or noisy labels made from another dataset or data
-folder than the run asks for, stop the run with one line saying what exists.
+A pinned version that does not exist, noisy labels made from another dataset or data
+folder than the run asks for, or a missing image cache stop the run with one line saying what
+exists.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ from kedro.io import DataCatalog
 from kedro.io.core import AbstractDataset, Version, VersionNotFoundError
 from kedro.pipeline import Pipeline
 
-from biv_pipeline.catalog.names import NOISY_TRAIN
+from biv_pipeline.catalog.names import IMAGE_CACHE, NOISY_TRAIN
+from biv_pipeline.data.images.cache import CACHE_ATTR
 from biv_pipeline.errors import LineageError, MissingVersionError
 
 INGEST_OUTPUTS = ("train_split", "test_split", "normalisation")
+TEST_SPLIT = "test_split"  # the ingest output whose provenance names the image cache
 INGEST_VERSION = "ingest_version"  # key of noisy_train's provenance naming its ingest version
 SHOWN_VERSIONS = 5  # versions listed in an error message, newest first
 
@@ -39,10 +44,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunLineage:
-    """The versions a run reads; ``provenance`` is how its noisy labels were made (if read)."""
+    """The versions a run reads; ``provenance`` is how its noisy labels were made (if read);
+    ``image_cache`` the key of the image cache it reads (None: none, or one it makes)."""
 
     pins: dict[str, str]
     provenance: dict[str, Any]
+    image_cache: str | None = None
 
 
 def versions(dataset: AbstractDataset) -> list[str]:
@@ -187,7 +194,29 @@ def plan_versions(
         dataset = catalog.get(name)
         if dataset is not None and _is_versioned(dataset):
             pins[name] = _checked(name, dataset, requested.get(name), dataset_name)
-    return RunLineage(pins, provenance)
+    image_cache = None
+    if IMAGE_CACHE in free:
+        image_cache = _image_cache_key(catalog, pins, provenance, requested.get(IMAGE_CACHE))
+    return RunLineage(pins, provenance, image_cache)
+
+
+def _image_cache_key(
+    catalog: DataCatalog, pins: Mapping[str, str], provenance: Mapping[str, Any], asked: str | None
+) -> str | None:
+    """The key of the image cache the run's tables index: named in the noisy labels'
+    provenance, else in that of the pinned test split (None: a table, no images)."""
+    if not provenance and TEST_SPLIT in pins:
+        test_split = catalog.get(TEST_SPLIT, version=Version(pins[TEST_SPLIT], None))
+        provenance = test_split.load().attrs
+    named = provenance.get(CACHE_ATTR)
+    # labels made before the key was stored name the cache's .npy file
+    key = Path(str(named)).stem if named else None
+    if asked is not None and asked != key:
+        raise LineageError(
+            f"--load-versions {IMAGE_CACHE}:{asked} is not the image cache these labels were "
+            f"made with ({key or 'none: the dataset has no images'}); leave it out"
+        )
+    return key
 
 
 def _requested_ingest_version(names: list[str], requested: Mapping[str, str]) -> str | None:
@@ -213,8 +242,13 @@ def _quiet(logger_name: str) -> Iterator[None]:
         target.setLevel(level)
 
 
-def pin(catalog: DataCatalog, pins: Mapping[str, str], save_version: str) -> None:
-    """Replace each pinned dataset by a copy that loads that version (and saves this run's)."""
+def pin(catalog: DataCatalog, lineage: RunLineage, save_version: str) -> None:
+    """Replace each pinned dataset by a copy that loads that version (and saves this run's),
+    and the image cache by one that loads its key, checked to be complete."""
     with _quiet("kedro.io.data_catalog"):
-        for name, version in pins.items():
+        for name, version in lineage.pins.items():
             catalog[name] = catalog.get(name, version=Version(version, save_version))
+        if lineage.image_cache is not None:
+            images = catalog.get(IMAGE_CACHE).pinned(lineage.image_cache)
+            images.check()
+            catalog[IMAGE_CACHE] = images

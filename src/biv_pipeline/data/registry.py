@@ -8,7 +8,6 @@ files, label and feature encoding.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -17,13 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from biv_pipeline.data.images import IMAGE_KEY, build_image_cache
+from biv_pipeline.data.images.cache import CACHE_ATTR, IMAGE_KEY, CachedImages, ImageSource
 from biv_pipeline.data.schema import LABEL, NOISY
 from biv_pipeline.data.table_declaration import TableDeclaration
 from biv_pipeline.data.table_reader import read_table
 from biv_pipeline.errors import MissingDataError, ParameterError
-
-logger = logging.getLogger(__name__)
 
 NOISE_COLUMNS = NOISY.names()
 
@@ -34,7 +31,8 @@ METADATA_COLUMNS = (IMAGE_KEY, "file", "gender", "race")
 
 @dataclass(frozen=True)
 class SourceOptions:
-    """Where raw files live, how images are cached, how the synthetic problem is generated."""
+    """Where raw files live, how images are decoded, how the synthetic problem is generated;
+    for an image dataset's table, its decoded images (``images``, read from the image cache)."""
 
     data_dir: Path
     download: bool = True
@@ -42,9 +40,9 @@ class SourceOptions:
     synthetic_features: int = 8
     synthetic_seed: int = 0
     image_size: int = 200
-    cache_dir: Path = Path("data/02_intermediate")
     decode_workers: int = 2
     max_bad_fraction: float = 0.01
+    images: CachedImages | None = None
 
 
 @dataclass(frozen=True)
@@ -52,13 +50,16 @@ class DatasetSpec:
     """How to load one dataset and its defaults (split sizes for n rows, model, learning rate).
 
     A loaded table holds the label ``y``, feature columns, and for image datasets the
-    ``image_index`` into the cache named by ``table.attrs["image_cache"]`` plus metadata.
+    ``image_index`` into the image cache whose key is ``table.attrs["image_cache"]`` plus
+    metadata. An image dataset says which images to cache (``images``); its table is then
+    loaded from the cache (``SourceOptions.images``).
     """
 
     load: Callable[[SourceOptions], pd.DataFrame]
     default_split: Callable[[int], tuple[int, int]]
     model: str
     lr: float
+    images: Callable[[SourceOptions], ImageSource] | None = None
 
 
 def fraction_split(n_rows: int) -> tuple[int, int]:
@@ -100,8 +101,8 @@ def load_synthetic(options: SourceOptions) -> pd.DataFrame:
     )
 
 
-def load_utkface(options: SourceOptions) -> pd.DataFrame:
-    """UTKFace faces in ``data_dir/utkface`` (label = age), decoded once into the image cache."""
+def utkface_images(options: SourceOptions) -> ImageSource:
+    """The UTKFace faces in ``data_dir/utkface``, to decode into the image cache."""
     folder = options.data_dir / "utkface"
     if not folder.is_dir():
         raise MissingDataError(
@@ -109,22 +110,23 @@ def load_utkface(options: SourceOptions) -> pd.DataFrame:
             "Cropped Faces' (https://susanqq.github.io/UTKFace/, non-commercial research use), "
             f"unpack the images flat into {folder}, or pass --params data_dir=PATH."
         )
-    table, cache, report = build_image_cache(
-        folder,
-        options.image_size,
-        options.cache_dir / "utkf",
-        options.decode_workers,
-        options.max_bad_fraction,
+    return ImageSource.scan(
+        folder, options.image_size, options.decode_workers, options.max_bad_fraction
     )
-    if report is not None and report.bad_fraction > 0:
-        logger.warning("UTKFace %s: %s", folder, report.describe())
-    table.attrs["image_cache"] = str(cache.images)
+
+
+def load_utkface(options: SourceOptions) -> pd.DataFrame:
+    """The UTKFace faces of the image cache ``options.images``, one row each (label = age)."""
+    if options.images is None:
+        raise ValueError("the UTKFace table is read from its image cache: pass options.images")
+    table = options.images.table.copy()
+    table.attrs[CACHE_ATTR] = options.images.key
     return table
 
 
 BUILTIN_DATASETS: dict[str, DatasetSpec] = {
     "synthetic": DatasetSpec(load_synthetic, fraction_split, "vanilla_ann", 1e-2),
-    "utkf": DatasetSpec(load_utkface, utkface_split, "vanilla_cnn", 1e-3),
+    "utkf": DatasetSpec(load_utkface, utkface_split, "vanilla_cnn", 1e-3, utkface_images),
 }
 _declared: dict[str, Mapping] = {}
 

@@ -51,7 +51,8 @@ class IngestConfig:
     synthetic_samples: Annotated[int, Field(strict=True, ge=MIN_SYNTHETIC_SAMPLES)] = 5000
     synthetic_features: Annotated[int, Field(strict=True, ge=MIN_SYNTHETIC_FEATURES)] = 8
     synthetic_seed: Seed = 0
-    cache_dir: Text = "data/02_intermediate"
+    # read by the catalog's image_cache (conf/base/catalog.yml); default in conf/base/globals.yml
+    cache_dir: Text | None = None
     decode_workers: Count | None = None
     max_bad_fraction: Annotated[float, Field(strict=True), checked_by(check_max_bad_fraction)] = (
         0.01

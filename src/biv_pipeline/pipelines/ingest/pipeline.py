@@ -2,8 +2,10 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from biv_pipeline.catalog.names import IMAGE_CACHE
 from biv_pipeline.pipelines.ingest.nodes import (
     fit_label_and_feature_statistics,
+    images_to_cache,
     load_raw_dataset,
     normalise,
     split_dataset,
@@ -11,9 +13,21 @@ from biv_pipeline.pipelines.ingest.nodes import (
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Raw dataset -> seeded split -> training statistics -> normalised splits."""
+    """(Image cache ->) raw dataset -> seeded split -> training statistics -> normalised splits."""
     return Pipeline(
         [
+            Node(
+                images_to_cache,
+                inputs=[
+                    "params:dataset",
+                    "params:datasets",
+                    "params:data_dir",
+                    "params:image_size",
+                    "params:ingest",
+                ],
+                outputs=IMAGE_CACHE,
+                name="cache_images",
+            ),
             Node(
                 load_raw_dataset,
                 inputs=[
@@ -22,6 +36,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:data_dir",
                     "params:image_size",
                     "params:ingest",
+                    IMAGE_CACHE,
                 ],
                 outputs="raw_dataset",
                 name="load_raw_dataset",

@@ -17,13 +17,8 @@ from torch import nn
 
 from biv_pipeline.catalog.atomic_io import VERSION_ATTR
 from biv_pipeline.catalog.lineage import INGEST_VERSION
-from biv_pipeline.data.images import (
-    IMAGE_KEY,
-    channel_statistics,
-    channel_sums_path,
-    open_image_cache,
-    subset_channel_statistics,
-)
+from biv_pipeline.data.images.cache import IMAGE_KEY, CachedImages
+from biv_pipeline.data.images.statistics import channel_statistics, subset_channel_statistics
 from biv_pipeline.data.preprocessing import ROW_INDEX, Normalisation
 from biv_pipeline.data.registry import feature_columns
 from biv_pipeline.data.schema import LABEL, NOISY
@@ -44,11 +39,11 @@ HISTORY_METRICS = (
 )
 
 
-def model_inputs(frame: pd.DataFrame) -> torch.Tensor:
+def model_inputs(frame: pd.DataFrame, images: CachedImages | None) -> torch.Tensor:
     """Float features (B, F), or uint8 images (B, 3, H, W) gathered from the image cache."""
     if IMAGE_KEY in frame:
-        images = open_image_cache(frame.attrs["image_cache"])
-        return torch.from_numpy(np.ascontiguousarray(images[frame[IMAGE_KEY].to_numpy()]))
+        rows = frame[IMAGE_KEY].to_numpy()
+        return torch.from_numpy(np.ascontiguousarray(images.images[rows]))
     return torch.tensor(frame[feature_columns(frame)].to_numpy(dtype=np.float32))
 
 
@@ -56,23 +51,26 @@ def _column(frame: pd.DataFrame, name: str) -> torch.Tensor:
     return torch.tensor(frame[name].to_numpy(dtype=np.float32))
 
 
-def _image_statistics(frame: pd.DataFrame, images: torch.Tensor) -> tuple[list[float], ...]:
+def _image_statistics(
+    frame: pd.DataFrame, inputs: torch.Tensor, images: CachedImages
+) -> tuple[list[float], ...]:
     """Per-channel mean and std of the images of ``frame``: a sum of the rows of the channel
     sums stored with the cache, or computed from the images for a cache made without them."""
-    sums = channel_sums_path(frame.attrs["image_cache"])
-    if not sums.is_file():
-        return channel_statistics(images.numpy())
-    pixels = images.shape[2] * images.shape[3]
-    return subset_channel_statistics(np.load(sums), frame[IMAGE_KEY].to_numpy(), pixels)
+    if images.channel_sums is None:
+        return channel_statistics(inputs.numpy())
+    pixels = inputs.shape[2] * inputs.shape[3]
+    return subset_channel_statistics(images.channel_sums, frame[IMAGE_KEY].to_numpy(), pixels)
 
 
-def _build_network(config: TrainingConfig, frame: pd.DataFrame, inputs: torch.Tensor) -> nn.Module:
+def _build_network(
+    config: TrainingConfig, frame: pd.DataFrame, inputs: torch.Tensor, images: CachedImages | None
+) -> nn.Module:
     """The configured network; for images, preceded by the per-channel normalisation of the
     training images."""
     network = build_model(config.model, tuple(inputs.shape[1:]))
     if inputs.dim() != 4:
         return network
-    return nn.Sequential(ImageInput(*_image_statistics(frame, inputs)), network)
+    return nn.Sequential(ImageInput(*_image_statistics(frame, inputs, images)), network)
 
 
 def check_test_split_matches(noisy_train: pd.DataFrame, test_split: pd.DataFrame) -> None:
@@ -98,19 +96,25 @@ def check_test_split_matches(noisy_train: pd.DataFrame, test_split: pd.DataFrame
 
 
 def train_model(
-    noisy_train: pd.DataFrame, test_split: pd.DataFrame, config: TrainingConfig
+    noisy_train: pd.DataFrame,
+    test_split: pd.DataFrame,
+    image_cache: CachedImages | None,
+    config: TrainingConfig,
 ) -> tuple[nn.Module, pd.DataFrame]:
-    """Train on (inputs, y_noisy, variance_seen); track the clean test MSE per epoch."""
+    """Train on (inputs, y_noisy, variance_seen); track the clean test MSE per epoch.
+
+    Image rows are gathered from ``image_cache`` (None for a table).
+    """
     check_test_split_matches(noisy_train, test_split)
     train = RegressionTensors(
-        model_inputs(noisy_train),
+        model_inputs(noisy_train, image_cache),
         _column(noisy_train, NOISY.y_noisy),
         _column(noisy_train, NOISY.variance_seen),
     )
-    test = RegressionTensors(model_inputs(test_split), _column(test_split, LABEL))
+    test = RegressionTensors(model_inputs(test_split, image_cache), _column(test_split, LABEL))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = _build_network(config, noisy_train, train.x)
+        model = _build_network(config, noisy_train, train.x, image_cache)
     generator = torch.Generator().manual_seed(config.seed)
     loss_fn = make_loss(config)
     with torch_threads(config.threads):
@@ -119,11 +123,14 @@ def train_model(
 
 
 def predict_test_set(
-    model: nn.Module, test_split: pd.DataFrame, normalisation: dict
+    model: nn.Module,
+    test_split: pd.DataFrame,
+    image_cache: CachedImages | None,
+    normalisation: dict,
 ) -> pd.DataFrame:
     """Clean test labels and predictions, in the learner's units and in raw label units."""
     stats = Normalisation.from_dict(normalisation)
-    prediction = predict(model, model_inputs(test_split)).numpy().astype(float)
+    prediction = predict(model, model_inputs(test_split, image_cache)).numpy().astype(float)
     offset = stats.label_mean if stats.normalized else 0.0
     return pd.DataFrame(
         {

@@ -2,6 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from biv_pipeline.catalog.names import IMAGE_CACHE
 from biv_pipeline.parameters.resolved_training import make_training_config
 from biv_pipeline.parameters.training import TRAINING_PARAMETERS
 from biv_pipeline.pipelines.train.nodes import (
@@ -28,13 +29,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 train_model,
-                inputs=["noisy_train", "test_split", "training_config"],
+                inputs=["noisy_train", "test_split", IMAGE_CACHE, "training_config"],
                 outputs=["trained_model", "training_history"],
                 name="train_model",
             ),
             Node(
                 predict_test_set,
-                inputs=["trained_model", "test_split", "normalisation"],
+                inputs=["trained_model", "test_split", IMAGE_CACHE, "normalisation"],
                 outputs="test_predictions",
                 name="predict_test_set",
             ),

@@ -38,7 +38,7 @@ class LineageHook:
         lineage = plan_versions(
             catalog, pipeline, save_version, run_params.get("load_versions") or {}, parameters
         )
-        pin(catalog, lineage.pins, save_version)
+        pin(catalog, lineage, save_version)
         if lineage.provenance:
             provenance = lineage.provenance
             logger.info(

@@ -1,16 +1,13 @@
-"""Face images decoded once into a uint8 cache (N x 3 x S x S ``.npy``).
+"""Decoding face JPEGs into a uint8 ``.npy`` file, and judging what had to be skipped.
 
-The cache is reused (memory-mapped) while the folder is unchanged. UTKFace names its files
-``AGE_GENDER_RACE_DATETIME.jpg.chip.jpg``; the age is the label. Decoding runs in parallel
-threads (libjpeg releases the GIL).
+Decoding runs in parallel threads (libjpeg releases the GIL) and writes each image straight
+into the file. A file is skipped when its name does not parse, it is not an RGB JPEG, or its
+size is not the most common one; too many skipped files stop the ingest.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,30 +19,12 @@ from tqdm.auto import tqdm
 
 from biv_pipeline.errors import MissingDataError, ParameterError
 
-UTKFACE_NAME = re.compile(r"^(\d+)_([01])_([0-4])_(\d{17})\.jpg\.chip\.jpg$")
-IMAGE_KEY = "image_index"
 CHUNK = 64
 SHOWN_BAD_FILES = 5
 MIN_IMAGE_SIZE = 16
 # The cache holds N x 3 x S^2 bytes: at S = 4000 twenty faces made a 960 MB cache, the whole of
 # UTKFace (24k faces) would need over a terabyte. The paper uses 200 (the faces' own size).
 MAX_IMAGE_SIZE = 512
-
-
-SUMS = 0  # row of a channel-sums entry: the sum of the uint8 values of each channel
-SQUARES = 1  # row: the sum of their squares
-UINT8_MAX = 255.0  # statistics are on the 0..1 scale
-
-
-@dataclass(frozen=True)
-class ImageCache:
-    """Where a decoded folder lives: the uint8 array, its table (one row per image) and the
-    exact per-image channel sums (:func:`channel_sums`), from which the statistics of any
-    subset of images are a sum of rows (:func:`subset_channel_statistics`)."""
-
-    images: Path
-    table: Path
-    sums: Path
 
 
 @dataclass(frozen=True)
@@ -90,28 +69,6 @@ def _some(names: list[str]) -> str:
     """The first few ``names``, and how many more there are."""
     more = len(names) - SHOWN_BAD_FILES
     return ", ".join(names[:SHOWN_BAD_FILES]) + (f" and {more} more" if more > 0 else "")
-
-
-def parse_utkface_names(names: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Age, gender and race from each file name; names that do not parse are returned apart."""
-    rows, bad = [], []
-    for name in names:
-        match = UTKFACE_NAME.match(name)
-        if match is None:
-            bad.append(name)
-            continue
-        age, gender, race, _ = match.groups()
-        rows.append({"file": name, "y": float(age), "gender": int(gender), "race": int(race)})
-    return pd.DataFrame(rows, columns=["file", "y", "gender", "race"]), bad
-
-
-def folder_fingerprint(folder: Path, names: list[str], image_size: int) -> str:
-    """Hash of the file names, their sizes and mtimes, and the image size: equal means reusable."""
-    digest = hashlib.sha256(str(image_size).encode())
-    for name in sorted(names):
-        stat = (folder / name).stat()
-        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
 
 
 def _decode_one(path: Path, image_size: int) -> tuple[np.ndarray, tuple[int, int]] | None:
@@ -237,7 +194,7 @@ def _percent(share: float) -> str:
     return f"{100 * share:.3g}%"
 
 
-def _check_decoded(
+def check_decoded(
     folder: Path, report: DecodeReport, good_count: int, max_bad_fraction: float
 ) -> None:
     """Raise when no image is usable or more than ``max_bad_fraction`` of them were skipped."""
@@ -251,10 +208,11 @@ def _check_decoded(
         )
 
 
-def _judge_sizes(
+def judge_sizes(
     table: pd.DataFrame, sizes: np.ndarray, total: int, bad_names: list[str]
 ) -> tuple[np.ndarray, DecodeReport]:
-    """Which decoded images are good (of the most common size) and the report on the others."""
+    """Which decoded images of ``table`` (a ``file`` per row) are good (of the most common
+    size), and the report on the others."""
     common = common_size(sizes)
     decoded = sizes[:, 0] > 0
     good = decoded & (sizes == common).all(axis=1) if common else decoded
@@ -264,112 +222,3 @@ def _judge_sizes(
         for name, (h, w) in zip(files[decoded & ~good], sizes[decoded & ~good], strict=True)
     }
     return good, DecodeReport(total, bad_names, list(files[~decoded]), odd, common)
-
-
-def build_image_cache(
-    folder: Path, image_size: int, cache_dir: Path, workers: int, max_bad_fraction: float
-) -> tuple[pd.DataFrame, ImageCache, DecodeReport | None]:
-    """Decode ``folder`` once into ``cache_dir``; reuse the cache while the folder is unchanged.
-
-    Returns the image table (file, y, gender, race, image_index), the cache location, and the
-    decode report (None when the cache was reused).
-    """
-    check_image_size(image_size)
-    check_max_bad_fraction(max_bad_fraction)
-    names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".jpg"))
-    if not names:
-        raise MissingDataError(
-            f"no *.jpg images in {folder}: put the UTKFace 'Aligned & Cropped Faces' images "
-            "there (flat folder), or pass --params data_dir=PATH"
-        )
-    fingerprint = folder_fingerprint(folder, names, image_size)
-    cache = ImageCache(
-        cache_dir / f"images_{image_size}px_{fingerprint}.npy",
-        cache_dir / f"images_{image_size}px_{fingerprint}.json",
-        channel_sums_path(cache_dir / f"images_{image_size}px_{fingerprint}.npy"),
-    )
-    if cache.images.is_file() and cache.table.is_file():
-        if not cache.sums.is_file():  # a cache made before the sums were stored beside it
-            _save_channel_sums(open_image_cache(cache.images), cache.sums)
-        return pd.DataFrame(json.loads(cache.table.read_text())), cache, None
-    table, bad_names = parse_utkface_names(names)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = cache.images.with_suffix(".partial.npy")
-    sizes = decode_folder(folder, list(table["file"]), image_size, workers, partial)
-    good, report = _judge_sizes(table, sizes, len(names), bad_names)
-    try:
-        _check_decoded(folder, report, int(good.sum()), max_bad_fraction)
-    except MissingDataError:
-        partial.unlink()
-        raise
-    if not good.all():
-        np.save(partial, np.load(partial, mmap_mode="r")[good])
-    partial.replace(cache.images)
-    # before the table, which marks the cache complete
-    _save_channel_sums(open_image_cache(cache.images), cache.sums)
-    table = table[good].reset_index(drop=True)
-    table[IMAGE_KEY] = np.arange(len(table))
-    cache.table.write_text(json.dumps(table.to_dict(orient="list")))
-    return table, cache, report
-
-
-def open_image_cache(path: str | Path) -> np.ndarray:
-    """The cached uint8 images, memory-mapped read-only."""
-    path = Path(path)
-    if not path.is_file():
-        raise MissingDataError(
-            f"image cache {path} is missing: run the ingest pipeline again "
-            "(`kedro run --pipelines=ingest --params dataset=utkf,...`)"
-        )
-    return np.load(path, mmap_mode="r")
-
-
-def channel_statistics(images: np.ndarray, chunk: int = 1024) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std of uint8 images (N, 3, H, W), on the 0..1 scale."""
-    total = np.zeros(3)
-    total_sq = np.zeros(3)
-    for start in range(0, len(images), chunk):
-        block = np.asarray(images[start : start + chunk], dtype=np.float64) / 255.0
-        total += block.sum(axis=(0, 2, 3))
-        total_sq += (block**2).sum(axis=(0, 2, 3))
-    count = len(images) * images.shape[2] * images.shape[3]
-    mean = total / count
-    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-    return mean.tolist(), np.where(std > 0, std, 1.0).tolist()
-
-
-def channel_sums_path(images: str | Path) -> Path:
-    """The per-image channel sums stored beside the image cache ``images``."""
-    images = Path(images)
-    return images.with_name(f"{images.stem}_channel_sums.npy")
-
-
-def channel_sums(images: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
-    """Exact per-image channel sums of uint8 images (N, 3, H, W): int64 (N, 2, 3), row
-    ``SUMS`` the sum of each channel's values, row ``SQUARES`` the sum of their squares."""
-    sums = np.empty((len(images), 2, images.shape[1]), dtype=np.int64)
-    for start in range(0, len(images), chunk):
-        block = np.asarray(images[start : start + chunk], dtype=np.uint16)
-        sums[start : start + chunk, SUMS] = block.sum(axis=(2, 3), dtype=np.int64)
-        block *= block  # 255**2 fits in uint16
-        sums[start : start + chunk, SQUARES] = block.sum(axis=(2, 3), dtype=np.int64)
-    return sums
-
-
-def _save_channel_sums(images: np.ndarray, path: Path) -> None:
-    """Compute and write :func:`channel_sums` of ``images`` to ``path``, atomically."""
-    partial = path.with_suffix(".partial.npy")
-    np.save(partial, channel_sums(images))
-    partial.replace(path)
-
-
-def subset_channel_statistics(
-    sums: np.ndarray, rows: np.ndarray, pixels_per_image: int
-) -> tuple[list[float], list[float]]:
-    """:func:`channel_statistics` of the images ``rows`` from their :func:`channel_sums`."""
-    total = sums[rows].sum(axis=0)  # exact in int64
-    count = len(rows) * pixels_per_image
-    mean = total[SUMS] / UINT8_MAX / count
-    variance = total[SQUARES] / UINT8_MAX**2 / count - mean**2
-    std = np.sqrt(np.maximum(variance, 0.0))
-    return mean.tolist(), np.where(std > 0, std, 1.0).tolist()
