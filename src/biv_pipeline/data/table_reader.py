@@ -12,7 +12,7 @@ label are dropped and counted in a warning.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 SEPARATORS = (",", ";", "\t")  # what a CSV file read with the wrong separator is likely to use
 SHOWN_HEADER_CHARS = 80  # of a header that did not split, in the wrong-separator message
 HEADER_ROWS = 1  # the header comes before the first data row (line numbers are 1-based)
+ROWS_PER_FILE = "rows_per_file"  # attrs: the data rows read from each declared file, in order
 
 
 def _paths(table: TableDeclaration, data_dir: Path, download: bool) -> list[Path]:
@@ -180,7 +181,11 @@ def _check_values(table: TableDeclaration, path: Path, frame: pd.DataFrame) -> p
 
 def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -> pd.DataFrame:
     """The declared files, each checked (see the module docstring), concatenated in order and
-    encoded (see ``encode_table``)."""
+    encoded (see ``encode_table``).
+
+    Each row's index is its position among the data rows of the files, in order, whatever
+    rows are dropped; ``attrs[ROWS_PER_FILE]`` says where each file starts (``raw_line``).
+    """
     paths = _paths(table, data_dir, download)
     frames = [_read_csv(table, path) for path in paths]
     layouts = [
@@ -194,6 +199,7 @@ def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -
     ]
     frame = pd.concat(frames, ignore_index=True)
     encoded = encode_table(table, frame, " and ".join(map(str, paths)))
+    encoded.attrs[ROWS_PER_FILE] = [len(part) for part in frames]
     missing = encoded.attrs["rows_missing_label"]
     if missing:
         where = "; ".join(
@@ -210,3 +216,18 @@ def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -
             where,
         )
     return encoded
+
+
+def raw_line(row: int, provenance: Mapping[str, Any], data_dir: Path) -> tuple[Path, int]:
+    """The file under ``data_dir`` and the 1-based line that holds the ``row`` of a split of a
+    declared table, from the split's provenance (its ``source.files`` and ``ROWS_PER_FILE``)."""
+    position = row
+    for name, count in zip(provenance["source"]["files"], provenance[ROWS_PER_FILE], strict=True):
+        if 0 <= position < count:
+            path = data_dir / name
+            return path, _line_numbers(path, [position])[0]
+        position -= count
+    raise ParameterError(
+        f"row {row} is not in the {sum(provenance[ROWS_PER_FILE])} data rows of "
+        f"{', '.join(provenance['source']['files'])}"
+    )
