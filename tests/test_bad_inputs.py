@@ -168,6 +168,10 @@ DATA_CASES = {
     "ragged row": data_case(
         damage("red", set_cell(4, QUALITY, "5;7")), "cannot be read as CSV with separator ';'"
     ),
+    "question marks for missing values": data_case(
+        damage("red", lambda lines: set_cell(8, ALCOHOL, "?")(set_cell(3, ALCOHOL, "?")(lines))),
+        "declare datasets.wine.missing_values: ['?']",
+    ),
     "missing data folder": BadInput(
         ("run", "--pipelines=ingest"),
         "data_dir /nonexistent/biv-data has no wine/winequality-red.csv",
@@ -231,6 +235,19 @@ PARAMETER_CASES = {
         "ingest.trian_size: unknown parameter; did you mean ingest.train_size?",
     ),
     "misspelt report key": params_case("report.digitz=3", "did you mean report.digits?", "report"),
+    "table declared under a built-in name": BadInput(
+        ("run", "--pipelines=ingest"),
+        "datasets.synthetic: 'synthetic' is a built-in dataset and cannot be declared",
+        params="dataset=synthetic",
+        local_yaml="datasets:\n  synthetic: {kind: csv, files: [s.csv], label: y}\n",
+    ),
+    "dataset name that is a path": BadInput(
+        ("run", "--pipelines=ingest"),
+        "datasets: the name '../evil' is not a plain identifier",
+        params="dataset=../evil",
+        local_yaml="datasets:\n  ../evil: {kind: csv, files: [wine/winequality-red.csv], "
+        "label: quality, separator: ';'}\n",
+    ),
     "misspelt table key": params_case(
         "datasets.wine.seperator=,",
         "datasets.wine has unknown settings ['seperator'] (did you mean datasets.wine.separator?)",

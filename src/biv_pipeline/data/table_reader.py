@@ -5,8 +5,9 @@ A bad file stops the run with one line naming the file, the column and the line 
 empty or header-only file, a file that looks separated by another character than
 ``separator``, a repeated column name, a column the declaration needs but the file lacks,
 files of one table with different columns, a missing (empty) or non-numeric value in a
-feature, a non-numeric label and a label that is the same in every row. Rows with a missing
-label are dropped and counted in a warning.
+feature, a non-numeric label and a label that is the same in every row; when the bad cells of a
+column are a few repeated texts (``?``), the message suggests ``missing_values``. Rows with a
+missing label are dropped and counted in a warning, and so is a feature that never changes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from biv_pipeline.data.encoding import SHOWN_VALUES, encode_table
+from biv_pipeline.data.table_checks import constant_columns, missing_markers
 from biv_pipeline.data.table_declaration import TableDeclaration
 from biv_pipeline.data.table_layout import apply_layout, check_columns, feature_names
 from biv_pipeline.errors import MissingDataError, ParameterError
@@ -90,6 +92,12 @@ def _lines(path: Path, rows: pd.Index, values: pd.Series | None = None) -> str:
     return text + (f" and {len(rows) - len(shown)} more" if len(rows) > len(shown) else "")
 
 
+def _listed(texts: Sequence[str]) -> str:
+    """``'?'``, ``'?' and 'NA'``, ``'?', 'NA' and '-'``."""
+    shown = [repr(text) for text in texts]
+    return " and ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 1 else shown)
+
+
 def _not_numbers(values: pd.Series) -> pd.Series:
     """Where ``values`` hold something that is not a finite number (text, inf)."""
     numbers = pd.to_numeric(values, errors="coerce").astype(float)
@@ -102,7 +110,7 @@ def _read_csv(table: TableDeclaration, path: Path) -> pd.DataFrame:
     column name."""
     where = f"datasets.{table.name}: {path}"
     try:
-        frame = pd.read_csv(path, sep=table.separator)
+        frame = pd.read_csv(path, sep=table.separator, na_values=list(table.missing_values))
     except pd.errors.EmptyDataError as error:
         raise MissingDataError(f"{where} has no data rows (the file is empty)") from error
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -154,9 +162,17 @@ def _check_values(table: TableDeclaration, path: Path, frame: pd.DataFrame) -> p
     where = f"datasets.{table.name}: {path}"
     bad = frame.index[_not_numbers(frame[table.label])]
     if len(bad):
+        markers = missing_markers(frame[table.label][bad])
+        hint = (
+            f"; if {_listed(markers)} mark{'s' * (len(markers) == 1)} a missing label, declare "
+            f"datasets.{table.name}.missing_values: {markers!r} (rows without a label are "
+            "dropped)"
+            if markers
+            else ""
+        )
         raise ParameterError(
             f"{where}: the label column {table.label!r} is not a finite number in "
-            f"{_rows(len(bad))} ({_lines(path, bad, frame[table.label])})"
+            f"{_rows(len(bad))} ({_lines(path, bad, frame[table.label])}){hint}"
         )
     unlabelled = frame.index[frame[table.label].isna()]
     rows = frame.drop(index=unlabelled)
@@ -171,12 +187,37 @@ def _check_values(table: TableDeclaration, path: Path, frame: pd.DataFrame) -> p
             continue
         bad = rows.index[_not_numbers(rows[column])]
         if len(bad):
+            markers = missing_markers(rows[column][bad])
+            advice = (
+                f"{_listed(markers)} look{'s' * (len(markers) == 1)} like a marker of a missing "
+                f"value: declare datasets.{table.name}.missing_values: {markers!r} to read "
+                f"{'it as one' if len(markers) == 1 else 'them as such'} (a feature's missing "
+                "values must then be filled in or the column dropped), or fix the file"
+                if markers
+                else "fix the file, or declare the column under categorical or ordinal, or drop it"
+            )
             raise ParameterError(
                 f"{where}: column {column!r} is not numeric: not a finite number in "
-                f"{_rows(len(bad))} ({_lines(path, bad, rows[column])}); fix the file, or "
-                "declare the column under categorical or ordinal, or drop it"
+                f"{_rows(len(bad))} ({_lines(path, bad, rows[column])}); {advice}"
             )
     return unlabelled
+
+
+def _warn_constant_features(
+    table: TableDeclaration, layouts: list[pd.DataFrame], labelled: pd.Index
+) -> None:
+    """Warn about feature columns that hold one value in every row with a label."""
+    frame = pd.concat(layouts, ignore_index=True).loc[labelled]
+    for column, value in constant_columns(frame[feature_names(table, layouts[0])]).items():
+        logger.warning(
+            "%s: feature column %r holds %s in all %d rows; it gives the model nothing to learn "
+            "from (leave it out: datasets.%s.drop)",
+            table.name,
+            column,
+            f"{value:g}" if isinstance(value, float) else _shown(value),
+            len(frame),
+            table.name,
+        )
 
 
 def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -> pd.DataFrame:
@@ -200,6 +241,7 @@ def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -
     frame = pd.concat(frames, ignore_index=True)
     encoded = encode_table(table, frame, " and ".join(map(str, paths)))
     encoded.attrs[ROWS_PER_FILE] = [len(part) for part in frames]
+    _warn_constant_features(table, layouts, encoded.index)
     missing = encoded.attrs["rows_missing_label"]
     if missing:
         where = "; ".join(
