@@ -168,6 +168,10 @@ DATA_CASES = {
     "ragged row": data_case(
         damage("red", set_cell(4, QUALITY, "5;7")), "cannot be read as CSV with separator ';'"
     ),
+    "absurd label": data_case(
+        damage("white", set_cell(7, QUALITY, "1e308")),
+        "the label column 'quality': its standardisation overflows float64",
+    ),
     "question marks for missing values": data_case(
         damage("red", lambda lines: set_cell(8, ALCOHOL, "?")(set_cell(3, ALCOHOL, "?")(lines))),
         "declare datasets.wine.missing_values: ['?']",

@@ -368,6 +368,35 @@ BAD_WINE = {
         ParameterError,
         ["the label column 'quality' holds 5 in all 6497 rows of", "constant label"],
     ),
+    "an absurd label": (
+        lambda red, white: set_cell(white, 7, QUALITY, "1e308"),
+        {},
+        ParameterError,
+        [
+            "the label column 'quality': its standardisation overflows float64",
+            f"wine/{WHITE} line 7 1e+308); fix those values in the file",
+        ],
+    ),
+    "a label whose spread one row carries": (
+        lambda red, white: set_cell(red, 5, QUALITY, "1e6"),
+        {},
+        ParameterError,
+        [
+            "the label column 'quality': its spread is dominated by a few rows: 1 row carries "
+            "99.98% of its variance (the rule: its most extreme 1%, 65 rows here, may carry at "
+            "most 90%)",
+            f"wine/{RED} line 5 1000000.0)",
+        ],
+    ),
+    "an absurd feature": (
+        lambda red, white: set_cell(red, 9, 0, "-1e308"),
+        {},
+        ParameterError,
+        [
+            "column 'fixed acidity': its standardisation overflows float64",
+            f"wine/{RED} line 9 -1e+308)",
+        ],
+    ),
     "a marker of missing values in a feature": (
         damage_question_marks,
         {},
@@ -507,3 +536,13 @@ def test_a_constant_feature_is_named_in_a_warning(
     assert "t: feature column 'site' holds 'x' in all 2 rows" in warnings[0]
     assert "t: feature column 'b' holds 5 in all 2 rows" in warnings[1]
     assert "datasets.t.drop" in warnings[1]
+
+
+def test_a_heavy_tailed_label_is_standardised_as_it_is(tmp_path: Path) -> None:
+    """A log-normal label (sigma 1: its most extreme 1% carry about half of its variance)
+    is below the rule of the most extreme 1% carrying more than 90%."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=3000), "y2": rng.lognormal(0.0, 1.0, 3000)})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    loaded = load("t", tmp_path, {"t": {"kind": "csv", "files": ["t.csv"], "label": "y2"}})
+    assert len(loaded) == 3000

@@ -6,8 +6,10 @@ empty or header-only file, a file that looks separated by another character than
 ``separator``, a repeated column name, a column the declaration needs but the file lacks,
 files of one table with different columns, a missing (empty) or non-numeric value in a
 feature, a non-numeric label and a label that is the same in every row; when the bad cells of a
-column are a few repeated texts (``?``), the message suggests ``missing_values``. Rows with a
-missing label are dropped and counted in a warning, and so is a feature that never changes.
+column are a few repeated texts (``?``), the message suggests ``missing_values``; a label or
+feature whose standardisation would overflow or whose label variance a few rows carry (see
+``table_checks``). Rows with a missing label are dropped and counted in a warning, and a
+feature that never changes is named in one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from biv_pipeline.data.encoding import SHOWN_VALUES, encode_table
-from biv_pipeline.data.table_checks import constant_columns, missing_markers
+from biv_pipeline.data.table_checks import check_scales, missing_markers, warn_constant_features
 from biv_pipeline.data.table_declaration import TableDeclaration
 from biv_pipeline.data.table_layout import apply_layout, check_columns, feature_names
 from biv_pipeline.errors import MissingDataError, ParameterError
@@ -203,21 +205,17 @@ def _check_values(table: TableDeclaration, path: Path, frame: pd.DataFrame) -> p
     return unlabelled
 
 
-def _warn_constant_features(
-    table: TableDeclaration, layouts: list[pd.DataFrame], labelled: pd.Index
-) -> None:
-    """Warn about feature columns that hold one value in every row with a label."""
-    frame = pd.concat(layouts, ignore_index=True).loc[labelled]
-    for column, value in constant_columns(frame[feature_names(table, layouts[0])]).items():
-        logger.warning(
-            "%s: feature column %r holds %s in all %d rows; it gives the model nothing to learn "
-            "from (leave it out: datasets.%s.drop)",
-            table.name,
-            column,
-            f"{value:g}" if isinstance(value, float) else _shown(value),
-            len(frame),
-            table.name,
-        )
+def _where(paths: list[Path], counts: list[int], rows: pd.Index, values: pd.Series) -> str:
+    """``PATH line 4 1e+308; PATH2 line 9 2e+300`` for ``rows`` numbered across the files."""
+    parts, start = [], 0
+    for path, count in zip(paths, counts, strict=True):
+        inside = rows[(rows >= start) & (rows < start + count)]
+        if len(inside):
+            parts.append(
+                f"{path} {_lines(path, inside - start, values.set_axis(values.index - start))}"
+            )
+        start += count
+    return "; ".join(parts)
 
 
 def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -> pd.DataFrame:
@@ -241,7 +239,9 @@ def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -
     frame = pd.concat(frames, ignore_index=True)
     encoded = encode_table(table, frame, " and ".join(map(str, paths)))
     encoded.attrs[ROWS_PER_FILE] = [len(part) for part in frames]
-    _warn_constant_features(table, layouts, encoded.index)
+    counts = encoded.attrs[ROWS_PER_FILE]
+    check_scales(table, encoded, lambda rows, values: _where(paths, counts, rows, values))
+    warn_constant_features(table, layouts, encoded.index)
     missing = encoded.attrs["rows_missing_label"]
     if missing:
         where = "; ".join(
