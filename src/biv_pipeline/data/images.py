@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from biv_pipeline.data.stale_partials import partial_path, remove_stale_partials
 from biv_pipeline.errors import MissingDataError, ParameterError
 
 UTKFACE_NAME = re.compile(r"^(\d+)_([01])_([0-4])_(\d{17})\.jpg\.chip\.jpg$")
@@ -276,6 +277,7 @@ def build_image_cache(
     """
     check_image_size(image_size)
     check_max_bad_fraction(max_bad_fraction)
+    remove_stale_partials(cache_dir, "images_*px_*.partial.npy")  # of runs killed while decoding
     names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".jpg"))
     if not names:
         raise MissingDataError(
@@ -294,7 +296,7 @@ def build_image_cache(
         return pd.DataFrame(json.loads(cache.table.read_text())), cache, None
     table, bad_names = parse_utkface_names(names)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = cache.images.with_suffix(".partial.npy")
+    partial = partial_path(cache.images)
     sizes = decode_folder(folder, list(table["file"]), image_size, workers, partial)
     good, report = _judge_sizes(table, sizes, len(names), bad_names)
     try:
@@ -358,7 +360,7 @@ def channel_sums(images: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
 
 def _save_channel_sums(images: np.ndarray, path: Path) -> None:
     """Compute and write :func:`channel_sums` of ``images`` to ``path``, atomically."""
-    partial = path.with_suffix(".partial.npy")
+    partial = partial_path(path)
     np.save(partial, channel_sums(images))
     partial.replace(path)
 
