@@ -239,6 +239,23 @@ PARAMETER_CASES = {
         "ingest.trian_size: unknown parameter; did you mean ingest.train_size?",
     ),
     "misspelt report key": params_case("report.digitz=3", "did you mean report.digits?", "report"),
+    "key set twice in a conf/local file": BadInput(
+        ("run", "--pipelines=noise"),
+        "conf/local/parameters_bad_input.yml line 3: noise.p is set twice in this file",
+        local_yaml="noise:\n  p: 0.3\n  p: 0.4\n",
+    ),
+    "dataset declared twice in a conf/local file": BadInput(
+        ("run", "--pipelines=ingest"),
+        "conf/local/parameters_bad_input.yml line 4: datasets.mine is set twice in this file "
+        "(also on line 2)",
+        local_yaml="datasets:\n  mine: {kind: csv, files: [a.csv], label: y}\n"
+        "  # the same name again\n  mine: {kind: csv, files: [b.csv], label: y}\n",
+    ),
+    "tab-indented conf/local file": BadInput(
+        ("run", "--pipelines=noise"),
+        "conf/local/parameters_bad_input.yml line 2: a tab in the indentation",
+        local_yaml="noise:\n\tp: 0.3\n",
+    ),
     "table declared under a built-in name": BadInput(
         ("run", "--pipelines=ingest"),
         "datasets.synthetic: 'synthetic' is a built-in dataset and cannot be declared",
@@ -262,6 +279,11 @@ PARAMETER_CASES = {
     ),
     "text as a probability": params_case(
         "noise.p=abc", "noise.p: input should be a valid number; got 'abc'", "noise"
+    ),
+    "not a number as a probability": params_case(
+        "noise.p=.nan",
+        "noise.p: input should be less than or equal to 1; got nan, which is not a number",
+        "noise",
     ),
     "probability above 1": params_case(
         "noise.p=1.5", "noise.p: input should be less than or equal to 1", "noise"
