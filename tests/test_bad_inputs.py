@@ -168,6 +168,14 @@ DATA_CASES = {
     "ragged row": data_case(
         damage("red", set_cell(4, QUALITY, "5;7")), "cannot be read as CSV with separator ';'"
     ),
+    "absurd label": data_case(
+        damage("white", set_cell(7, QUALITY, "1e308")),
+        "the label column 'quality': its standardisation overflows float64",
+    ),
+    "question marks for missing values": data_case(
+        damage("red", lambda lines: set_cell(8, ALCOHOL, "?")(set_cell(3, ALCOHOL, "?")(lines))),
+        "declare datasets.wine.missing_values: ['?']",
+    ),
     "missing data folder": BadInput(
         ("run", "--pipelines=ingest"),
         "data_dir /nonexistent/biv-data has no wine/winequality-red.csv",
@@ -231,6 +239,36 @@ PARAMETER_CASES = {
         "ingest.trian_size: unknown parameter; did you mean ingest.train_size?",
     ),
     "misspelt report key": params_case("report.digitz=3", "did you mean report.digits?", "report"),
+    "key set twice in a conf/local file": BadInput(
+        ("run", "--pipelines=noise"),
+        "conf/local/parameters_bad_input.yml line 3: noise.p is set twice in this file",
+        local_yaml="noise:\n  p: 0.3\n  p: 0.4\n",
+    ),
+    "dataset declared twice in a conf/local file": BadInput(
+        ("run", "--pipelines=ingest"),
+        "conf/local/parameters_bad_input.yml line 4: datasets.mine is set twice in this file "
+        "(also on line 2)",
+        local_yaml="datasets:\n  mine: {kind: csv, files: [a.csv], label: y}\n"
+        "  # the same name again\n  mine: {kind: csv, files: [b.csv], label: y}\n",
+    ),
+    "tab-indented conf/local file": BadInput(
+        ("run", "--pipelines=noise"),
+        "conf/local/parameters_bad_input.yml line 2: a tab in the indentation",
+        local_yaml="noise:\n\tp: 0.3\n",
+    ),
+    "table declared under a built-in name": BadInput(
+        ("run", "--pipelines=ingest"),
+        "datasets.synthetic: 'synthetic' is a built-in dataset and cannot be declared",
+        params="dataset=synthetic",
+        local_yaml="datasets:\n  synthetic: {kind: csv, files: [s.csv], label: y}\n",
+    ),
+    "dataset name that is a path": BadInput(
+        ("run", "--pipelines=ingest"),
+        "datasets: the name '../evil' is not a plain identifier",
+        params="dataset=../evil",
+        local_yaml="datasets:\n  ../evil: {kind: csv, files: [wine/winequality-red.csv], "
+        "label: quality, separator: ';'}\n",
+    ),
     "misspelt table key": params_case(
         "datasets.wine.seperator=,",
         "datasets.wine has unknown settings ['seperator'] (did you mean datasets.wine.separator?)",
@@ -241,6 +279,11 @@ PARAMETER_CASES = {
     ),
     "text as a probability": params_case(
         "noise.p=abc", "noise.p: input should be a valid number; got 'abc'", "noise"
+    ),
+    "not a number as a probability": params_case(
+        "noise.p=.nan",
+        "noise.p: input should be less than or equal to 1; got nan, which is not a number",
+        "noise",
     ),
     "probability above 1": params_case(
         "noise.p=1.5", "noise.p: input should be less than or equal to 1", "noise"

@@ -17,6 +17,7 @@ from biv_pipeline.data.registry import (
     dataset_names,
     get_dataset,
     make_synthetic,
+    register_datasets,
 )
 from biv_pipeline.errors import MissingDataError, ParameterError
 
@@ -257,6 +258,11 @@ def damage_constant_label(red: Path, white: Path) -> None:
     constant_label(white)
 
 
+def damage_question_marks(red: Path, white: Path) -> None:
+    set_cell(red, 3, ALCOHOL, "?")
+    set_cell(red, 8, ALCOHOL, "?")
+
+
 # (damage, declaration changes, error type, fragments the one-line message must hold)
 BAD_WINE = {
     "a feature the declaration names is missing": (
@@ -362,6 +368,55 @@ BAD_WINE = {
         ParameterError,
         ["the label column 'quality' holds 5 in all 6497 rows of", "constant label"],
     ),
+    "an absurd label": (
+        lambda red, white: set_cell(white, 7, QUALITY, "1e308"),
+        {},
+        ParameterError,
+        [
+            "the label column 'quality': its standardisation overflows float64",
+            f"wine/{WHITE} line 7 1e+308); fix those values in the file",
+        ],
+    ),
+    "a label whose spread one row carries": (
+        lambda red, white: set_cell(red, 5, QUALITY, "1e6"),
+        {},
+        ParameterError,
+        [
+            "the label column 'quality': its spread is dominated by a few rows: 1 row carries "
+            "99.98% of its variance (the rule: its most extreme 1%, 65 rows here, may carry at "
+            "most 90%)",
+            f"wine/{RED} line 5 1000000.0)",
+        ],
+    ),
+    "an absurd feature": (
+        lambda red, white: set_cell(red, 9, 0, "-1e308"),
+        {},
+        ParameterError,
+        [
+            "column 'fixed acidity': its standardisation overflows float64",
+            f"wine/{RED} line 9 -1e+308)",
+        ],
+    ),
+    "a marker of missing values in a feature": (
+        damage_question_marks,
+        {},
+        ParameterError,
+        [
+            f"wine/{RED}: column 'alcohol' is not numeric",
+            "(line 3 '?', line 8 '?')",
+            "'?' looks like a marker of a missing value: declare "
+            "datasets.wine.missing_values: ['?']",
+        ],
+    ),
+    "a marker of missing labels": (
+        lambda red, white: [set_cell(red, line, QUALITY, "?") for line in (5, 6)],
+        {},
+        ParameterError,
+        [
+            "the label column 'quality' is not a finite number in 2 rows (line 5 '?', line 6 '?')",
+            "declare datasets.wine.missing_values: ['?'] (rows without a label are dropped)",
+        ],
+    ),
 }
 
 
@@ -426,3 +481,68 @@ def test_text_in_a_categorical_column_is_allowed_but_an_empty_cell_is_not(tmp_pa
         ParameterError, match=r"column 'colour' has missing values in 1 row \(line 3\)"
     ):
         load("t", tmp_path, declared)
+
+
+def test_a_marker_of_missing_values_is_not_sent_to_categorical(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    message = str(bad_wine_error(shared_data, tmp_path, "a marker of missing values in a feature"))
+    assert "categorical" not in message
+
+
+def test_declared_missing_values_are_missing_labels_dropped_with_their_rows(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    red, white = wine_copy(shared_data, tmp_path)
+    set_cell(red, 5, QUALITY, "?")
+    set_cell(white, 9, QUALITY, "n/a")
+    declared = {**DATASETS, "wine": {**DATASETS["wine"], "missing_values": ["?", "n/a"]}}
+    frame = load("wine", tmp_path, declared, download=False)
+    assert (len(frame), frame.attrs["rows_missing_label"]) == (6495, 2)
+    assert frame.attrs["source"]["missing_values"] == ["?", "n/a"]
+
+
+def test_missing_values_must_be_cell_values(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("a,y\n1,1.0\n2,2.0\n")
+    block = {"kind": "csv", "files": ["t.csv"], "label": "y", "missing_values": {"?": 1}}
+    with pytest.raises(ParameterError, match=r"datasets.t.missing_values must be a list of cell"):
+        load("t", tmp_path, {"t": block})
+
+
+@pytest.mark.parametrize("name", ["synthetic", "utkf"])
+def test_a_table_declared_under_a_built_in_name_is_refused(tmp_path: Path, name: str) -> None:
+    declared = {name: {"kind": "csv", "files": ["t.csv"], "label": "y"}}
+    message = rf"datasets.{name}: '{name}' is a built-in dataset and cannot be declared"
+    with pytest.raises(ParameterError, match=message):
+        get_dataset(name, declared)
+    with pytest.raises(ParameterError, match=message):
+        register_datasets(declared)
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "my table", "2021", ""])
+def test_a_declared_name_that_is_not_a_plain_identifier_is_refused(name: str) -> None:
+    declared = {name: {"kind": "csv", "files": ["t.csv"], "label": "y"}}
+    with pytest.raises(ParameterError, match=r"is not a plain identifier .* rename it"):
+        get_dataset(name, declared)
+
+
+def test_a_constant_feature_is_named_in_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "t.csv").write_text("a,site,b,y\n1,x,5,1.0\n2,x,5,2.0\n3,x,,\n")
+    declared = {"t": {"kind": "csv", "files": ["t.csv"], "label": "y", "categorical": ["site"]}}
+    load("t", tmp_path, declared)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "t: feature column 'site' holds 'x' in all 2 rows" in warnings[0]
+    assert "t: feature column 'b' holds 5 in all 2 rows" in warnings[1]
+    assert "datasets.t.drop" in warnings[1]
+
+
+def test_a_heavy_tailed_label_is_standardised_as_it_is(tmp_path: Path) -> None:
+    """A log-normal label (sigma 1: its most extreme 1% carry about half of its variance)
+    is below the rule of the most extreme 1% carrying more than 90%."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=3000), "y2": rng.lognormal(0.0, 1.0, 3000)})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    loaded = load("t", tmp_path, {"t": {"kind": "csv", "files": ["t.csv"], "label": "y2"}})
+    assert len(loaded) == 3000

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -216,3 +219,26 @@ def test_a_cache_made_without_sums_gets_them_when_reused(face_folder: Path, tmp_
     assert reused is None  # not decoded again
     assert again.sums == channel_sums_path(cache.images)
     np.testing.assert_array_equal(np.load(again.sums), expected)
+
+
+def test_partial_caches_of_killed_runs_are_removed_by_the_next_build(
+    face_folder: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Partial files whose writer no longer runs (a finished process, or an earlier version
+    that put no process id in the name) go, with a line saying how much; a running
+    writer's stays."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    )
+    dead = cache / f"images_32px_0123abcd.{int(ended.stdout)}.partial.npy"
+    old = cache / "images_64px_4567cdef.partial.npy"
+    running = cache / f"images_32px_89abcdef.{os.getppid()}.partial.npy"
+    for path in (dead, old, running):
+        path.write_bytes(bytes(1_500_000))
+    build_image_cache(face_folder, 32, cache, 2, 0.01)
+    assert not dead.exists() and not old.exists()
+    assert running.exists()
+    assert not list(cache.glob(f"*.{os.getpid()}.partial.npy"))  # this run's own, renamed
+    assert f"removed 2 partial files (3.0 MB) in {cache} left by runs killed" in caplog.text

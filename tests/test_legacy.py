@@ -270,6 +270,33 @@ def test_dry_run_prints_the_block_and_the_command_with_passthrough(capsys):
     assert out.endswith("  - 0.3' --env local\n")
 
 
+def test_dry_run_refuses_what_the_run_would_refuse_with_its_line(capsys):
+    flags = WINE.replace('--distributions_ratio="0.5"', '--distributions_ratio="2"')
+    status = main([*legacy_args(flags), "--dry-run"])
+    out, err = capsys.readouterr()
+    assert status == 1  # kedro run's status for a refused parameter
+    assert err == "Error: noise.p: input should be less than or equal to 1; got 2.0\n"
+    assert "p: 2.0" in out  # the parameters the flags became
+    assert "kedro run" not in out  # not a command that would fail
+
+
+def test_dry_run_checks_the_environment_given_after_double_dash(tmp_path, monkeypatch, capsys):
+    project = tmp_path / "project"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "conf", project / "conf")
+    shutil.copy(Path(__file__).resolve().parents[1] / "pyproject.toml", project)
+    (project / "src").mkdir()
+    (project / "conf" / "ci").mkdir()
+    (project / "conf" / "ci" / "parameters.yml").write_text("noise:\n  seed: -1\n")
+    monkeypatch.chdir(project)
+    flags = WINE.replace('--noise="True"', '--noise="False"')
+    assert main([*legacy_args(flags), "--dry-run", "--", "--env", "local"]) == 0
+    status = main([*legacy_args(flags), "--dry-run", "--", "--env", "ci"])
+    assert status == 1
+    assert (
+        "Error: noise.seed: input should be greater than or equal to 0" in capsys.readouterr().err
+    )
+
+
 def test_params_after_double_dash_is_refused(capsys):
     status = main([*legacy_args(WINE), "--dry-run", "--", "--params", "lr=0.1"])
     assert status == 2
@@ -489,11 +516,15 @@ def test_2021_examples_give_a_valid_noise_block(command):
 def test_every_readme_command_passes_through_dry_run(command, capsys):
     status = main([*legacy_args(command), "--dry-run"])
     out, err = capsys.readouterr()
-    expected = 2 if command == RUN_THE_CODE else 0  # the 2020 one misspells meanvar
+    # the 2020 "Run the Code" misspells meanvar; three 2020 examples give a mean of 0, which
+    # the run refuses (test_readme_meanvar_examples_have_a_zero_mean_that_the_pipeline_rejects)
+    expected = 2 if command == RUN_THE_CODE else 1 if command in EXAMPLES[3:6] else 0
     assert status == expected, err
     if expected == 0:
         assert "\nkedro run --params " in out
         assert "dataset=utkf," in out
+    if expected == 1:
+        assert err.startswith("Error: noise.components[0] = [0.0, 20.0] is (mean, variance)")
 
 
 def test_the_2021_shape_refuses_2020_only_flags():

@@ -177,6 +177,10 @@ BASE = {"components": [[0.05, 0.0008], [10.0, 30.0]]}
         ({"p": -0.1}, "noise.p: input should be greater than or equal to 0"),
         ({"p": True}, "noise.p: input should be a valid number; got True"),
         ({"p": "abc"}, "noise.p: input should be a valid number; got 'abc'"),
+        (
+            {"p": float("nan")},
+            "noise.p: input should be less than or equal to 1; got nan, which is",
+        ),
         ({"pp": 0.3}, "noise.pp: unknown parameter; did you mean noise.p?"),
         (
             {"components": [0.05, 10.0]},

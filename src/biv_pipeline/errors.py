@@ -26,6 +26,11 @@ class TrackingError(RuntimeError):
     the message names it and says what to do."""
 
 
+class ConfigFileError(ParameterError):
+    """A configuration file cannot be read as configuration; the message names the file and
+    the line (a tab in the indentation, a key set twice)."""
+
+
 class LineageError(ParameterError):
     """The versions a run would read do not belong together, or a pinned one is unusable."""
 

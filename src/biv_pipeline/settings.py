@@ -6,6 +6,7 @@ from biv_pipeline.project.hooks.concise_errors import ConciseErrorsHook
 from biv_pipeline.project.hooks.declared_datasets import DeclaredDatasetsHook
 from biv_pipeline.project.hooks.early_validation import EarlyValidationHook
 from biv_pipeline.project.hooks.lineage import LineageHook
+from biv_pipeline.project.session import ProjectSession
 from biv_pipeline.tracking.contract import yaml_setting
 from biv_pipeline.tracking.hook import TrackingHook
 from biv_pipeline.tracking.run_summary import RunSummaryHook
@@ -31,6 +32,9 @@ HOOKS = (
     EarlyValidationHook(),
     ConciseErrorsHook(),
 )
+
+# Kedro's session, with a save version no other session has (two runs in one millisecond)
+SESSION_CLASS = ProjectSession
 
 # Kedro's OmegaConfigLoader, reading each key once per session (a run reads parameters thrice)
 CONFIG_LOADER_CLASS = ProjectConfigLoader

@@ -38,7 +38,8 @@ def encode_table(
 ) -> pd.DataFrame:
     """Numeric features and the label (column ``table.label``) from the raw columns.
 
-    Rows with a missing label are dropped; ``attrs`` counts them (``rows_missing_label``).
+    Rows with a missing label are dropped; ``attrs`` counts them (``rows_missing_label``), and
+    the other rows keep their index in ``frame`` (their position in the files read).
     A label that is the same in every row stops (nothing to learn, no spread to standardise
     by). ``source`` names where ``frame`` came from, in the messages.
     """
@@ -53,7 +54,8 @@ def encode_table(
             f"{list(bad[:SHOWN_VALUES])}"
         )
     keep = label.notna().to_numpy()
-    rows, label = frame.loc[keep, list(features)].reset_index(drop=True), label[keep]
+    # the index stays the row's position in the files: lineage survives the drop
+    rows, label = frame.loc[keep, list(features)], label[keep]
     _check_label_varies(table, label, source)
     columns: dict[str, pd.Series] = {}
     for column in features:

@@ -48,8 +48,9 @@ def split_train_test(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seeded random split into disjoint train and test rows.
 
-    Both keep the row's position in ``frame`` as their index (named ``ROW_INDEX``), so any
-    table derived from a split can be matched to its rows and checked for overlap.
+    Both keep ``frame``'s index, named ``ROW_INDEX``: the loader's position of the row in the
+    raw data (a declared table's rows keep their place in its files when rows are dropped),
+    so any table derived from a split can be matched to its raw rows and checked for overlap.
     """
     if train_size < 1 or test_size < 1 or train_size + test_size > len(frame):
         raise ParameterError(
@@ -57,7 +58,7 @@ def split_train_test(
             f"available, each >= 1; got {train_size} + {test_size}"
         )
     order = np.random.default_rng(seed).permutation(len(frame))
-    rows = frame.reset_index(drop=True).rename_axis(ROW_INDEX)
+    rows = frame.rename_axis(ROW_INDEX)
     return rows.iloc[order[:train_size]], rows.iloc[order[train_size : train_size + test_size]]
 
 

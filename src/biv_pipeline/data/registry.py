@@ -8,6 +8,7 @@ files, label and feature encoding.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -27,6 +28,7 @@ NOISE_COLUMNS = NOISY.names()
 UTKFACE_TRAIN, UTKFACE_TEST = 16_000, 4_000
 TRAIN_FRACTION = 0.8  # the original's 4000 of 5000 synthetic rows, 16000 of 20000 faces
 METADATA_COLUMNS = (IMAGE_KEY, "file", "gender", "race")
+DATASET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a declared table's name
 
 
 @dataclass(frozen=True)
@@ -137,8 +139,29 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
     return [column for column in frame.columns if column not in skip]
 
 
+def check_declared_names(declarations: Mapping[str, Mapping]) -> None:
+    """Raise unless every declared name is a plain identifier that is not a built-in dataset.
+
+    A declaration under a built-in name would never be read (the built-in loader wins), and
+    the name becomes the table's folder under ``data/``: ``../evil`` would write elsewhere.
+    """
+    for name in declarations:
+        if name in BUILTIN_DATASETS:
+            raise ParameterError(
+                f"datasets.{name}: {name!r} is a built-in dataset and cannot be declared; "
+                "declare the table under another name"
+            )
+        if not (isinstance(name, str) and DATASET_NAME.fullmatch(name)):
+            raise ParameterError(
+                f"datasets: the name {name!r} is not a plain identifier (letters, digits and _, "
+                "not starting with a digit); it names the table's folders under data/, so "
+                "rename it"
+            )
+
+
 def register_datasets(declarations: Mapping[str, Mapping] | None) -> None:
     """Make the project's declared datasets (the ``datasets`` parameter) the default ones."""
+    check_declared_names(declarations or {})
     _declared.clear()
     _declared.update(declarations or {})
 
@@ -155,6 +178,7 @@ def get_dataset(name: str, declarations: Mapping[str, Mapping] | None = None) ->
     Raises a clear error listing the known datasets, or naming the bad declaration field.
     """
     declared = _declared if declarations is None else declarations
+    check_declared_names(declared)
     if name in BUILTIN_DATASETS:
         return BUILTIN_DATASETS[name]
     if name not in declared:

@@ -3,6 +3,7 @@
 A declaration (one entry of the ``datasets`` parameter, ``kind: csv``) names the files under
 ``data_dir``, the label column and how to turn the other columns into numeric features:
 
+- ``missing_values``: cell texts (or numbers) read as a missing value, besides empty cells;
 - ``rename`` / ``day_of_year``: other layouts of the same table (a column called differently,
   a date instead of a day of the year); applied only when the file has the column;
 - ``features`` (default: every column but the label and ``drop``), ``drop``;
@@ -38,6 +39,19 @@ def _names(key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _tokens(key: str, value: Any) -> tuple[str | int | float, ...]:
+    """Cell values that mean "missing" (``?``, ``NA``, -999); a single one is accepted."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return (value,)
+    if not isinstance(value, Sequence) or not all(
+        isinstance(item, str | int | float) and not isinstance(item, bool) for item in value
+    ):
+        raise ParameterError(
+            f"{key} must be a list of cell values such as ['?', 'NA']; got {value!r}"
+        )
+    return tuple(value)
+
+
 def _mapping(key: str, value: Any) -> dict:
     if value is None:
         return {}
@@ -54,6 +68,7 @@ class TableDeclaration:
     files: tuple[str, ...]
     label: str
     separator: str = ","
+    missing_values: tuple[str | int | float, ...] = ()
     features: tuple[str, ...] | None = None
     drop: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
@@ -90,6 +105,8 @@ class TableDeclaration:
         for key in ("files", "drop", "categorical"):
             if key in values:
                 values[key] = _names(f"{prefix}.{key}", values[key])
+        if "missing_values" in values:
+            values["missing_values"] = _tokens(f"{prefix}.missing_values", values["missing_values"])
         if values.get("features") is not None:
             values["features"] = _names(f"{prefix}.features", values["features"])
         for key in ("cyclic", "ordinal", "rename", "day_of_year"):

@@ -5,14 +5,17 @@ A bad file stops the run with one line naming the file, the column and the line 
 empty or header-only file, a file that looks separated by another character than
 ``separator``, a repeated column name, a column the declaration needs but the file lacks,
 files of one table with different columns, a missing (empty) or non-numeric value in a
-feature, a non-numeric label and a label that is the same in every row. Rows with a missing
-label are dropped and counted in a warning.
+feature, a non-numeric label and a label that is the same in every row; when the bad cells of a
+column are a few repeated texts (``?``), the message suggests ``missing_values``; a label or
+feature whose standardisation would overflow or whose label variance a few rows carry (see
+``table_checks``). Rows with a missing label are dropped and counted in a warning, and a
+feature that never changes is named in one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from biv_pipeline.data.encoding import SHOWN_VALUES, encode_table
+from biv_pipeline.data.table_checks import check_scales, missing_markers, warn_constant_features
 from biv_pipeline.data.table_declaration import TableDeclaration
 from biv_pipeline.data.table_layout import apply_layout, check_columns, feature_names
 from biv_pipeline.errors import MissingDataError, ParameterError
@@ -29,6 +33,7 @@ logger = logging.getLogger(__name__)
 SEPARATORS = (",", ";", "\t")  # what a CSV file read with the wrong separator is likely to use
 SHOWN_HEADER_CHARS = 80  # of a header that did not split, in the wrong-separator message
 HEADER_ROWS = 1  # the header comes before the first data row (line numbers are 1-based)
+ROWS_PER_FILE = "rows_per_file"  # attrs: the data rows read from each declared file, in order
 
 
 def _paths(table: TableDeclaration, data_dir: Path, download: bool) -> list[Path]:
@@ -89,6 +94,12 @@ def _lines(path: Path, rows: pd.Index, values: pd.Series | None = None) -> str:
     return text + (f" and {len(rows) - len(shown)} more" if len(rows) > len(shown) else "")
 
 
+def _listed(texts: Sequence[str]) -> str:
+    """``'?'``, ``'?' and 'NA'``, ``'?', 'NA' and '-'``."""
+    shown = [repr(text) for text in texts]
+    return " and ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 1 else shown)
+
+
 def _not_numbers(values: pd.Series) -> pd.Series:
     """Where ``values`` hold something that is not a finite number (text, inf)."""
     numbers = pd.to_numeric(values, errors="coerce").astype(float)
@@ -101,7 +112,7 @@ def _read_csv(table: TableDeclaration, path: Path) -> pd.DataFrame:
     column name."""
     where = f"datasets.{table.name}: {path}"
     try:
-        frame = pd.read_csv(path, sep=table.separator)
+        frame = pd.read_csv(path, sep=table.separator, na_values=list(table.missing_values))
     except pd.errors.EmptyDataError as error:
         raise MissingDataError(f"{where} has no data rows (the file is empty)") from error
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -153,9 +164,17 @@ def _check_values(table: TableDeclaration, path: Path, frame: pd.DataFrame) -> p
     where = f"datasets.{table.name}: {path}"
     bad = frame.index[_not_numbers(frame[table.label])]
     if len(bad):
+        markers = missing_markers(frame[table.label][bad])
+        hint = (
+            f"; if {_listed(markers)} mark{'s' * (len(markers) == 1)} a missing label, declare "
+            f"datasets.{table.name}.missing_values: {markers!r} (rows without a label are "
+            "dropped)"
+            if markers
+            else ""
+        )
         raise ParameterError(
             f"{where}: the label column {table.label!r} is not a finite number in "
-            f"{_rows(len(bad))} ({_lines(path, bad, frame[table.label])})"
+            f"{_rows(len(bad))} ({_lines(path, bad, frame[table.label])}){hint}"
         )
     unlabelled = frame.index[frame[table.label].isna()]
     rows = frame.drop(index=unlabelled)
@@ -170,17 +189,42 @@ def _check_values(table: TableDeclaration, path: Path, frame: pd.DataFrame) -> p
             continue
         bad = rows.index[_not_numbers(rows[column])]
         if len(bad):
+            markers = missing_markers(rows[column][bad])
+            advice = (
+                f"{_listed(markers)} look{'s' * (len(markers) == 1)} like a marker of a missing "
+                f"value: declare datasets.{table.name}.missing_values: {markers!r} to read "
+                f"{'it as one' if len(markers) == 1 else 'them as such'} (a feature's missing "
+                "values must then be filled in or the column dropped), or fix the file"
+                if markers
+                else "fix the file, or declare the column under categorical or ordinal, or drop it"
+            )
             raise ParameterError(
                 f"{where}: column {column!r} is not numeric: not a finite number in "
-                f"{_rows(len(bad))} ({_lines(path, bad, rows[column])}); fix the file, or "
-                "declare the column under categorical or ordinal, or drop it"
+                f"{_rows(len(bad))} ({_lines(path, bad, rows[column])}); {advice}"
             )
     return unlabelled
 
 
+def _where(paths: list[Path], counts: list[int], rows: pd.Index, values: pd.Series) -> str:
+    """``PATH line 4 1e+308; PATH2 line 9 2e+300`` for ``rows`` numbered across the files."""
+    parts, start = [], 0
+    for path, count in zip(paths, counts, strict=True):
+        inside = rows[(rows >= start) & (rows < start + count)]
+        if len(inside):
+            parts.append(
+                f"{path} {_lines(path, inside - start, values.set_axis(values.index - start))}"
+            )
+        start += count
+    return "; ".join(parts)
+
+
 def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -> pd.DataFrame:
     """The declared files, each checked (see the module docstring), concatenated in order and
-    encoded (see ``encode_table``)."""
+    encoded (see ``encode_table``).
+
+    Each row's index is its position among the data rows of the files, in order, whatever
+    rows are dropped; ``attrs[ROWS_PER_FILE]`` says where each file starts (``raw_line``).
+    """
     paths = _paths(table, data_dir, download)
     frames = [_read_csv(table, path) for path in paths]
     layouts = [
@@ -194,6 +238,10 @@ def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -
     ]
     frame = pd.concat(frames, ignore_index=True)
     encoded = encode_table(table, frame, " and ".join(map(str, paths)))
+    encoded.attrs[ROWS_PER_FILE] = [len(part) for part in frames]
+    counts = encoded.attrs[ROWS_PER_FILE]
+    check_scales(table, encoded, lambda rows, values: _where(paths, counts, rows, values))
+    warn_constant_features(table, layouts, encoded.index)
     missing = encoded.attrs["rows_missing_label"]
     if missing:
         where = "; ".join(
@@ -210,3 +258,18 @@ def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -
             where,
         )
     return encoded
+
+
+def raw_line(row: int, provenance: Mapping[str, Any], data_dir: Path) -> tuple[Path, int]:
+    """The file under ``data_dir`` and the 1-based line that holds the ``row`` of a split of a
+    declared table, from the split's provenance (its ``source.files`` and ``ROWS_PER_FILE``)."""
+    position = row
+    for name, count in zip(provenance["source"]["files"], provenance[ROWS_PER_FILE], strict=True):
+        if 0 <= position < count:
+            path = data_dir / name
+            return path, _line_numbers(path, [position])[0]
+        position -= count
+    raise ParameterError(
+        f"row {row} is not in the {sum(provenance[ROWS_PER_FILE])} data rows of "
+        f"{', '.join(provenance['source']['files'])}"
+    )

@@ -11,7 +11,9 @@ Each grammar has its module (``grammar_2020``, ``grammar_2021``), the words they
 
 It reads the original's comma-packed flags with the original's meaning, prints the parameter
 block (YAML) and the equivalent ``kedro run --params ...``, then runs that command with the
-``kedro`` of this environment in the current project (``--dry-run`` only prints). An unknown
+``kedro`` of this environment in the current project (``--dry-run`` only prints, after
+checking the parameters as the run would: a value the run refuses gets the run's ``Error:``
+line and exit status 1 instead of the command). An unknown
 or misspelt value stops with the closest valid one; flags that do not matter (noise settings
 with ``--noise=False``) only warn and are left out. Flags that are not given are not set, so
 the pipeline's defaults apply.
@@ -49,6 +51,7 @@ from biv_pipeline.legacy.grammar_2020 import translate_2020
 from biv_pipeline.legacy.grammar_2021 import is_2021, translate_2021
 from biv_pipeline.legacy.vocabulary import Translation
 from biv_pipeline.parameters.dotted_keys import flatten
+from biv_pipeline.project.input_errors import INPUT_ERROR_STATUS, INPUT_ERRORS, input_error_line
 
 PASSTHROUGH = "--"
 
@@ -137,6 +140,44 @@ def _split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
     return own, passthrough
 
 
+def _env(passthrough: Sequence[str]) -> str | None:
+    """The ``--env``/``-e`` that ``kedro run`` will get after ``--``, if any."""
+    for index, arg in enumerate(passthrough):
+        if arg.startswith("--env="):
+            return arg.split("=", 1)[1]
+        if arg in ("--env", "-e") and index + 1 < len(passthrough):
+            return passthrough[index + 1]
+    return None
+
+
+def refusal(params: Mapping[str, Any], passthrough: Sequence[str] = ()) -> str | None:
+    """The ``Error:`` line ``kedro run`` would stop with at start on ``params``, merged into
+    the parameters of the project in the current folder (as the run merges them); None when
+    the run would start, or when the current folder is not in a Kedro project."""
+    # Imported here: translating the flags needs none of Kedro
+    from kedro.framework.project import settings  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+    from kedro.utils import find_kedro_project  # noqa: PLC0415
+
+    from biv_pipeline.project.hooks.early_validation import check_run_parameters  # noqa: PLC0415
+
+    project = find_kedro_project(Path.cwd())
+    if project is None:
+        return None
+    bootstrap_project(project)
+    try:
+        loader = settings.CONFIG_LOADER_CLASS(
+            conf_source=str(project / settings.CONF_SOURCE),
+            env=_env(passthrough),
+            runtime_params=dict(params),
+            **settings.CONFIG_LOADER_ARGS,
+        )
+        check_run_parameters(loader["parameters"])
+    except INPUT_ERRORS as error:
+        return input_error_line(error)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point ``biv-pipeline``; returns the exit status of ``kedro run``."""
     try:
@@ -150,7 +191,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"biv-pipeline legacy: warning: {warning}", file=sys.stderr)
     command = kedro_command(translation.params, passthrough)
     block = yaml.safe_dump(translation.params, sort_keys=False, default_flow_style=None)
-    print("# parameters\n" + block, end="")
+    print("# parameters\n" + block, end="", flush=True)
+    if args.dry_run:
+        refused = refusal(translation.params, passthrough)
+        if refused is not None:  # as `kedro run` would: the same line, the same status
+            print(refused, file=sys.stderr)
+            return INPUT_ERROR_STATUS
     print("# equivalent command\n" + shlex.join(command), flush=True)
     if args.dry_run:
         return 0

@@ -7,6 +7,7 @@ names the rule (``noise.p: input should be less than or equal to 1; got 1.5``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
@@ -104,7 +105,10 @@ def describe_validation_error(
     elif first["type"] == "missing":
         line = f"{field}: required but missing"
     else:
-        shown = repr(first["input"])
+        value = first["input"]
+        shown = repr(value)
+        if isinstance(value, float) and math.isnan(value):  # fails every range, say why
+            shown = "nan, which is not a number"
         if len(shown) > SHOWN_VALUE_CHARS:
             shown = shown[:SHOWN_VALUE_CHARS] + "..."
         message = first["msg"].removeprefix("Value error, ")

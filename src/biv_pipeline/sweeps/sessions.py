@@ -13,6 +13,7 @@ from biv_pipeline.catalog.lineage import versions
 from biv_pipeline.catalog.names import NOISY_TRAIN
 from biv_pipeline.errors import SessionFailedError
 from biv_pipeline.parameters.dotted_keys import nest
+from biv_pipeline.project.session import ProjectSession
 from biv_pipeline.tracking.interruptions import runs_end_killed_on_interrupt
 
 
@@ -29,7 +30,7 @@ def run_session(
     ``SessionFailedError``.
     """
     bootstrap_project(project)
-    with KedroSession.create(project_path=project, runtime_params=nest(params)) as session:
+    with ProjectSession.create(project_path=project, runtime_params=nest(params)) as session:
         try:
             with runs_end_killed_on_interrupt():
                 session.run(pipeline_names=pipelines, load_versions=load_versions)

@@ -6,9 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from biv_pipeline.data.table_reader import raw_line
+from biv_pipeline.pipelines.ingest import pipeline as ingest
 from tests.pipelines.conftest import SLICE_ROWS
+from tests.pipelines.slices import project_parameters, run_slice
 
 SPLITS = ("train_split", "test_split", "normalisation")  # what noise and train read
 SYNTHETIC_FEATURES = 8  # conf/base: ingest.synthetic_features
@@ -60,3 +64,43 @@ def test_wine_is_read_from_the_shared_csvs_in_the_original_sizes(
     assert train.attrs["data_dir"] == str(shared_data)
     assert set(wine_ingested["raw_test"]["y"].unique()) <= set(range(3, 10))  # quality scores
     assert train["y"].mean() == pytest.approx(0.0, abs=1e-9)
+
+
+def write_gappy_table(folder: Path) -> dict[str, Any]:
+    """Two files of one table where about a fifth of the labels are missing, with a blank
+    line in the second file; returns the declaration."""
+    rng = np.random.default_rng(3)
+    for number, rows in ((1, 120), (2, 200)):
+        frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.integers(0, 9, rows)})
+        frame["target"] = (frame["a"] * 3 + frame["b"]).round(6).astype(str)
+        frame.loc[rng.random(rows) < 0.2, "target"] = ""
+        lines = frame.to_csv(index=False).splitlines()
+        if number == 2:
+            lines.insert(50, "")
+        (folder / f"part{number}.csv").write_text("\n".join(lines) + "\n")
+    return {
+        "kind": "csv",
+        "files": ["part1.csv", "part2.csv"],
+        "label": "target",
+        "split": [150, 80],
+    }
+
+
+def test_every_test_row_finds_its_raw_line_when_rows_are_dropped(tmp_path: Path) -> None:
+    """``row`` is the position among the files' data rows, in order, through the drop of
+    the unlabelled rows: each test row's line in its file holds its features and label."""
+    declaration = write_gappy_table(tmp_path)
+    parameters = project_parameters(
+        dataset="gappy", data_dir=str(tmp_path), datasets={"gappy": declaration}
+    )
+    outputs = run_slice(ingest.create_pipeline(), parameters, tmp_path)
+    raw_test = outputs["raw_test"]
+    assert raw_test.attrs["rows_missing_label"] > 0
+    assert raw_test.index.name == "row"
+    first_file_rows = sum(1 for line in (tmp_path / "part1.csv").open() if line.strip()) - 1
+    for row, values in raw_test.iterrows():
+        path, line = raw_line(row, raw_test.attrs, tmp_path)
+        text = path.read_text().splitlines()[line - 1]
+        assert path.name == ("part1.csv" if row < first_file_rows else "part2.csv")
+        a, b, target = (float(cell) for cell in text.split(","))
+        assert (values["a"], values["b"], values["y"]) == (a, b, target), (row, line)

@@ -30,6 +30,7 @@ from biv_pipeline.data.images.decoding import (
 )
 from biv_pipeline.data.images.statistics import channel_sums
 from biv_pipeline.data.images.utkface import image_files, parse_utkface_names
+from biv_pipeline.data.stale_partials import partial_path, remove_stale_partials
 from biv_pipeline.errors import MissingDataError
 
 IMAGE_KEY = "image_index"  # column of an image table: the image's row in the cache
@@ -139,6 +140,7 @@ def write_image_cache(
     Returns as :func:`build_image_cache`. Too many skipped files raise MissingDataError and
     leave no file behind.
     """
+    remove_stale_partials(cache_dir, "images_*px_*.partial.npy")  # of runs killed while decoding
     cache = ImageCache.at(cache_dir, source.key)
     if cache.complete:
         if not cache.sums.is_file():  # a cache made before the sums were stored beside it
@@ -146,7 +148,7 @@ def write_image_cache(
         return pd.DataFrame(json.loads(cache.table.read_text())), cache, None
     table, bad_names = parse_utkface_names(list(source.names))
     cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = cache.images.with_suffix(".partial.npy")
+    partial = partial_path(cache.images)
     sizes = decode_folder(
         source.folder, list(table["file"]), source.image_size, source.workers, partial
     )
@@ -195,6 +197,6 @@ def open_image_cache(path: str | Path) -> np.ndarray:
 
 def _save_channel_sums(images: np.ndarray, path: Path) -> None:
     """Compute and write the channel sums of ``images`` to ``path``, atomically."""
-    partial = path.with_suffix(".partial.npy")
+    partial = partial_path(path)
     np.save(partial, channel_sums(images))
     partial.replace(path)

@@ -21,6 +21,19 @@ DATASET = "dataset"
 IMAGE_SIZE = "image_size"
 
 
+def check_run_parameters(parameters: dict[str, Any]) -> None:
+    """Raise a one-line reason naming the first bad parameter of a run's ``parameters``
+    (every key of every pipeline, as configured and given), as a run checks them at start."""
+    check_parameters(parameters)
+    declarations = parameters[DATASETS_PARAMETER]
+    get_dataset(parameters[DATASET], declarations)
+    check_image_size(parameters[IMAGE_SIZE])
+    register_datasets(declarations)  # `lr: auto` resolves through the registry
+    make_training_config(
+        parameters[DATASET], **{name: parameters[name] for name in TRAINING_PARAMETERS}
+    )
+
+
 class EarlyValidationHook:
     """Check every parameter a run uses before anything heavy is loaded or written.
 
@@ -35,15 +48,7 @@ class EarlyValidationHook:
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         """Raise a one-line reason naming the bad parameter, before the pipelines load."""
-        parameters = raw_parameters(context)
-        check_parameters(parameters)
-        declarations = parameters[DATASETS_PARAMETER]
-        get_dataset(parameters[DATASET], declarations)
-        check_image_size(parameters[IMAGE_SIZE])
-        register_datasets(declarations)  # `lr: auto` resolves through the registry
-        make_training_config(
-            parameters[DATASET], **{name: parameters[name] for name in TRAINING_PARAMETERS}
-        )
+        check_run_parameters(raw_parameters(context))
 
     @hook_impl(tryfirst=True)
     def before_pipeline_run(
