@@ -1,9 +1,9 @@
 """Raw regression datasets: two built in (synthetic, utkf), any table declared in YAML.
 
-Every loader returns a DataFrame of feature columns plus the label column ``y``. A table
-needs no code: a ``kind: csv`` block under the ``datasets`` parameter (see
-``conf/base/parameters_datasets.yml`` and ``biv_pipeline.data.table_declaration``) names its
-files, label and feature encoding.
+Every loader returns a DataFrame of feature columns plus the label column ``y`` (and, for a
+table that declares its label noise, the ``DECLARED`` columns). A table needs no code: a
+``kind: csv`` block under the ``datasets`` parameter (see ``conf/base/parameters_datasets.yml``
+and ``biv_pipeline.data.table_declaration``) names its files, label and feature encoding.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import numpy as np
 import pandas as pd
 
 from biv_pipeline.data.images import IMAGE_KEY, build_image_cache
-from biv_pipeline.data.schema import LABEL, NOISY
+from biv_pipeline.data.schema import DECLARED, LABEL, NOISY
 from biv_pipeline.data.table_declaration import TableDeclaration
 from biv_pipeline.data.table_reader import read_table
 from biv_pipeline.errors import MissingDataError, ParameterError
 
 logger = logging.getLogger(__name__)
 
-NOISE_COLUMNS = NOISY.names()
+NOISE_COLUMNS = (*NOISY.names(), *DECLARED.names())  # never features
 
 UTKFACE_TRAIN, UTKFACE_TEST = 16_000, 4_000
 TRAIN_FRACTION = 0.8  # the original's 4000 of 5000 synthetic rows, 16000 of 20000 faces
@@ -59,6 +59,7 @@ class DatasetSpec:
     default_split: Callable[[int], tuple[int, int]]
     model: str
     lr: float
+    declares_noise: bool = False  # its labels are noisy, with declared variances
 
 
 def fraction_split(n_rows: int) -> tuple[int, int]:
@@ -161,7 +162,8 @@ def get_dataset(name: str, declarations: Mapping[str, Mapping] | None = None) ->
             f"under the datasets parameter); got {name!r}"
         )
     table = TableDeclaration.from_mapping(name, declared[name])
-    return DatasetSpec(partial(_load_table, table), table.default_split, table.model, table.lr)
+    load = partial(_load_table, table)
+    return DatasetSpec(load, table.default_split, table.model, table.lr, table.declares_noise)
 
 
 def _load_table(table: TableDeclaration, options: SourceOptions) -> pd.DataFrame:
@@ -171,8 +173,10 @@ def _load_table(table: TableDeclaration, options: SourceOptions) -> pd.DataFrame
     the rows read and dropped for a missing label.
     """
     encoded = read_table(table, options.data_dir, options.download)
-    reserved = [c for c in encoded if c in {LABEL, *METADATA_COLUMNS, *NOISE_COLUMNS}]
-    if reserved and reserved != [table.label]:
+    names = {LABEL, *METADATA_COLUMNS, *NOISE_COLUMNS}
+    reserved = [c for c in encoded if c in names]
+    # the label may be called y; the declared noise columns are made by encode_table
+    if reserved and reserved != [c for c in (table.label, *DECLARED.names()) if c in reserved]:
         raise ParameterError(
             f"datasets.{table.name}: columns {reserved} have names this project reserves; "
             f"rename them (datasets.{table.name}.rename) or drop them"

@@ -5,8 +5,9 @@ A bad file stops the run with one line naming the file, the column and the line 
 empty or header-only file, a file that looks separated by another character than
 ``separator``, a repeated column name, a column the declaration needs but the file lacks,
 files of one table with different columns, a missing (empty) or non-numeric value in a
-feature, a non-numeric label and a label that is the same in every row. Rows with a missing
-label are dropped and counted in a warning.
+feature, a non-numeric label, a label that is the same in every row and a bad declared noise
+value (``declared_noise.first_problem``). Rows with a missing label are dropped and counted in
+a warning.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from biv_pipeline.data.declared_noise import first_problem
 from biv_pipeline.data.encoding import SHOWN_VALUES, encode_table
 from biv_pipeline.data.table_declaration import TableDeclaration
 from biv_pipeline.data.table_layout import apply_layout, check_columns, feature_names
@@ -178,6 +180,20 @@ def _check_values(table: TableDeclaration, path: Path, frame: pd.DataFrame) -> p
     return unlabelled
 
 
+def _check_declared(
+    table: TableDeclaration, path: Path, frame: pd.DataFrame, unlabelled: pd.Index
+) -> None:
+    """Raise naming the file, setting, column and lines of a bad declared noise value."""
+    problem = first_problem(table, frame, unlabelled)
+    if problem is not None:
+        values = frame[problem.column] if problem.show_values else None
+        raise ParameterError(
+            f"datasets.{table.name}: {path}: column {problem.column!r} "
+            f"(datasets.{table.name}.{problem.key}) {problem.what} in "
+            f"{_rows(len(problem.rows))} ({_lines(path, problem.rows, values)})"
+        )
+
+
 def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -> pd.DataFrame:
     """The declared files, each checked (see the module docstring), concatenated in order and
     encoded (see ``encode_table``)."""
@@ -192,6 +208,8 @@ def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -
     unlabelled = [
         _check_values(table, path, layout) for path, layout in zip(paths, layouts, strict=True)
     ]
+    for path, layout, rows in zip(paths, layouts, unlabelled, strict=True):
+        _check_declared(table, path, layout, rows)
     frame = pd.concat(frames, ignore_index=True)
     encoded = encode_table(table, frame, " and ".join(map(str, paths)))
     missing = encoded.attrs["rows_missing_label"]
