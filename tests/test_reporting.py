@@ -9,13 +9,12 @@ import pandas as pd
 import pytest
 
 from biv_pipeline.errors import ParameterError
+from biv_pipeline.markdown import format_interval, markdown_table
 from biv_pipeline.parameters.contract import ReportConfig, parse_block
 from biv_pipeline.reporting import (
     SweepRuns,
     axis_columns,
-    format_interval,
     learning_curve_table,
-    markdown_table,
     mean_interval,
     numeric_axis,
     paired_differences,
