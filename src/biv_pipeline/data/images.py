@@ -267,16 +267,27 @@ def _judge_sizes(
 
 
 def build_image_cache(
-    folder: Path, image_size: int, cache_dir: Path, workers: int, max_bad_fraction: float
+    folder: Path,
+    image_size: int,
+    cache_dir: Path,
+    workers: int,
+    max_bad_fraction: float,
+    files: list[str] | None = None,
 ) -> tuple[pd.DataFrame, ImageCache, DecodeReport | None]:
     """Decode ``folder`` once into ``cache_dir``; reuse the cache while the folder is unchanged.
 
     Returns the image table (file, y, gender, race, image_index), the cache location, and the
-    decode report (None when the cache was reused).
+    decode report (None when the cache was reused). With ``files`` (names relative to
+    ``folder``, from an index that holds the labels) those files are decoded instead of the
+    folder's UTKFace-named ``*.jpg``, and the table has ``file`` and ``image_index`` only.
     """
     check_image_size(image_size)
     check_max_bad_fraction(max_bad_fraction)
-    names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".jpg"))
+    names = sorted(
+        files
+        if files is not None
+        else (entry.name for entry in os.scandir(folder) if entry.name.endswith(".jpg"))
+    )
     if not names:
         raise MissingDataError(
             f"no *.jpg images in {folder}: put the UTKFace 'Aligned & Cropped Faces' images "
@@ -292,7 +303,9 @@ def build_image_cache(
         if not cache.sums.is_file():  # a cache made before the sums were stored beside it
             _save_channel_sums(open_image_cache(cache.images), cache.sums)
         return pd.DataFrame(json.loads(cache.table.read_text())), cache, None
-    table, bad_names = parse_utkface_names(names)
+    table, bad_names = (
+        parse_utkface_names(names) if files is None else (pd.DataFrame({"file": names}), [])
+    )
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = cache.images.with_suffix(".partial.npy")
     sizes = decode_folder(folder, list(table["file"]), image_size, workers, partial)

@@ -3,7 +3,9 @@
 Every loader returns a DataFrame of feature columns plus the label column ``y`` (and, for a
 table that declares its label noise, the ``DECLARED`` columns). A table needs no code: a
 ``kind: csv`` block under the ``datasets`` parameter (see ``conf/base/parameters_datasets.yml``
-and ``biv_pipeline.data.table_declaration``) names its files, label and feature encoding.
+and ``biv_pipeline.data.table_declaration``) names its files, label and feature encoding; a
+``kind: images`` block names an index of image files and their labels
+(``biv_pipeline.data.image_index``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from biv_pipeline.data.image_index import FILE, IMAGES_KIND, ImageIndexDeclaration
 from biv_pipeline.data.images import IMAGE_KEY, build_image_cache
 from biv_pipeline.data.schema import DECLARED, LABEL, NOISY
 from biv_pipeline.data.table_declaration import TableDeclaration
@@ -29,7 +32,8 @@ NOISE_COLUMNS = (*NOISY.names(), *DECLARED.names())  # never features
 
 UTKFACE_TRAIN, UTKFACE_TEST = 16_000, 4_000
 TRAIN_FRACTION = 0.8  # the original's 4000 of 5000 synthetic rows, 16000 of 20000 faces
-METADATA_COLUMNS = (IMAGE_KEY, "file", "gender", "race")
+METADATA_COLUMNS = (IMAGE_KEY, FILE, "gender", "race")
+SHOWN_FILES = 5  # missing image files named in an error
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,42 @@ def load_utkface(options: SourceOptions) -> pd.DataFrame:
     return table
 
 
+def load_image_index(index: ImageIndexDeclaration, options: SourceOptions) -> pd.DataFrame:
+    """The images an index names (``kind: images``), with their labels and declared noise,
+    decoded once into the image cache as UTKFace's are; the label renamed to ``y``."""
+    path = options.data_dir / index.index
+    if not path.is_file():
+        raise MissingDataError(
+            f"data_dir {options.data_dir} has no {index.index}, which datasets.{index.name}."
+            "index names. Put the file there or pass --params data_dir=PATH."
+        )
+    rows = read_table(index.table, options.data_dir, options.download, encode=index.rows)
+    folder = path.parent
+    files = sorted(set(rows[FILE]))
+    missing = [name for name in files if not (folder / name).is_file()]
+    if missing:
+        more = f" and {len(missing) - SHOWN_FILES} more" if len(missing) > SHOWN_FILES else ""
+        raise MissingDataError(
+            f"datasets.{index.name}: {folder} has no {', '.join(missing[:SHOWN_FILES])}{more}, "
+            f"which {path} names in column {index.file!r} (file names are relative to the "
+            "index's folder)"
+        )
+    images, cache, report = build_image_cache(
+        folder,
+        options.image_size,
+        options.cache_dir / index.name,
+        options.decode_workers,
+        options.max_bad_fraction,
+        files=files,
+    )
+    if report is not None and report.bad_fraction > 0:
+        logger.warning("%s %s: %s", index.name, folder, report.describe())
+    frame = rows.merge(images[[FILE, IMAGE_KEY]], on=FILE, validate="many_to_one")
+    frame = frame.rename(columns={index.table.label: LABEL})
+    frame.attrs = {"source": index.describe(), **rows.attrs, "image_cache": str(cache.images)}
+    return frame
+
+
 BUILTIN_DATASETS: dict[str, DatasetSpec] = {
     "synthetic": DatasetSpec(load_synthetic, fraction_split, "vanilla_ann", 1e-2),
     "utkf": DatasetSpec(load_utkface, utkface_split, "vanilla_cnn", 1e-3),
@@ -161,7 +201,12 @@ def get_dataset(name: str, declarations: Mapping[str, Mapping] | None = None) ->
             f"dataset must be one of {', '.join(dataset_names(declared))} (or a table declared "
             f"under the datasets parameter); got {name!r}"
         )
-    table = TableDeclaration.from_mapping(name, declared[name])
+    block = declared[name]
+    if isinstance(block, Mapping) and block.get("kind") == IMAGES_KIND:
+        index = ImageIndexDeclaration.from_mapping(name, block)
+        load = partial(load_image_index, index)
+        return DatasetSpec(load, index.default_split, index.model, index.lr, index.declares_noise)
+    table = TableDeclaration.from_mapping(name, block)
     load = partial(_load_table, table)
     return DatasetSpec(load, table.default_split, table.model, table.lr, table.declares_noise)
 

@@ -13,7 +13,7 @@ a warning.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -194,9 +194,14 @@ def _check_declared(
         )
 
 
-def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -> pd.DataFrame:
+def read_table(
+    table: TableDeclaration,
+    data_dir: Path,
+    download: bool = True,
+    encode: Callable[[TableDeclaration, pd.DataFrame, str], pd.DataFrame] = encode_table,
+) -> pd.DataFrame:
     """The declared files, each checked (see the module docstring), concatenated in order and
-    encoded (see ``encode_table``)."""
+    encoded (see ``encode_table``; an image index keeps its file names, ``image_index``)."""
     paths = _paths(table, data_dir, download)
     frames = [_read_csv(table, path) for path in paths]
     layouts = [
@@ -211,7 +216,7 @@ def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -
     for path, layout, rows in zip(paths, layouts, unlabelled, strict=True):
         _check_declared(table, path, layout, rows)
     frame = pd.concat(frames, ignore_index=True)
-    encoded = encode_table(table, frame, " and ".join(map(str, paths)))
+    encoded = encode(table, frame, " and ".join(map(str, paths)))
     missing = encoded.attrs["rows_missing_label"]
     if missing:
         where = "; ".join(
