@@ -38,7 +38,7 @@ DONE = "done"  # column: the run FINISHED and logged its final metric (see ``is_
 PLANNED_SEEDS = PLANNED_SEEDS_TAG  # column: the seeds the sweep asked for ("0,1,2")
 KEYS = ["setting", "method"]
 METRIC = "metric"  # column of the results and curves: the final metric they summarise
-ESTIMATED = " estimated from the noisy test labels as mean((f - y)^2 - declared variance)"
+ESTIMATED = " estimated from the noisy test labels as mean((f - noisy label)^2 - its variance)"
 SCORE_NAMES = {  # how the Markdown table names each score (``score_metric``)
     FINAL_METRIC: "test MSE",
     "final_test_mse_clean_est": "test MSE estimated from noisy labels",
