@@ -438,6 +438,137 @@ PARAMETER_CASES = {
     ),
 }
 
+# --- declared label noise --------------------------------------------------------------------
+
+SD, R1 = 12, 13  # the columns noise_columns() adds after quality: sd, r1, r2
+WINE_DECLARATION = (
+    "{kind: csv, files: [wine/winequality-red.csv, wine/winequality-white.csv], separator: ';'"
+)
+DECLARED_YAML = (
+    "datasets:\n"
+    f"  wine_sd: {WINE_DECLARATION}, label: quality, std: sd, drop: [r1, r2]}}\n"
+    f"  wine_rep: {WINE_DECLARATION}, repeats: [r1, r2], drop: [quality, sd]}}\n"
+    f"  wine_both: {WINE_DECLARATION}, label: quality, std: sd, variance: sd}}\n"
+    f"  wine_twice: {WINE_DECLARATION}, label: quality, repeats: [r1, r2]}}\n"
+    f"  wine_sdev: {WINE_DECLARATION}, label: quality, std: sdev}}\n"
+)
+
+
+def noise_columns(change: Callable[[list[str]], list[str]] = list) -> Callable[[Path, Path], str]:
+    """A setup: both Wine files plus a std column ``sd`` (0.5) and two repeated readings ``r1``,
+    ``r2`` (the quality), then ``change`` applied to the red file's lines."""
+
+    def add(lines: list[str]) -> list[str]:
+        header = f'{lines[0]};"sd";"r1";"r2"'
+        rows = [f"{line};0.5;{line.split(';')[-1]};{line.split(';')[-1]}" for line in lines[1:]]
+        return [header, *rows]
+
+    def setup(project: Path, scratch: Path) -> str:
+        return wine_copy(
+            scratch, lambda name, lines: (change if "red" in name else list)(add(lines))
+        )
+
+    return setup
+
+
+def declared_case(dataset: str, expected: str, change: Callable | None = None) -> BadInput:
+    """``kedro run --pipelines=ingest`` on the declared table ``dataset`` (``DECLARED_YAML``)."""
+    return BadInput(
+        ("run", "--pipelines=ingest"),
+        expected,
+        setup=noise_columns(change or list),
+        params=f"dataset={dataset}",
+        local_yaml=DECLARED_YAML,
+    )
+
+
+def face_index(missing: str = "", index: bool = True) -> Callable[[Path, Path], str]:
+    """A setup: a few UTKFace faces beside an index of their ages, which also names the file
+    ``missing`` (not copied); no index file at all without ``index``."""
+
+    def setup(project: Path, scratch: Path) -> str:
+        folder = scratch / "data" / "ages"
+        (folder / "faces").mkdir(parents=True)
+        names = []
+        for number, source in enumerate(sorted((SHARED_DATA / "utkface").glob("*.jpg"))[:FACES]):
+            names.append(f"faces/{number}.jpg")
+            shutil.copy(source, folder / names[-1])
+        lines = ["image,age", *(f"{name},{20 + i}" for i, name in enumerate([*names, missing]))]
+        if index:
+            (folder / "labels.csv").write_text("\n".join(lines[: None if missing else -1]) + "\n")
+        return f"dataset=ages,data_dir={scratch / 'data'},image_size=32"
+
+    return setup
+
+
+FACE_INDEX_YAML = (
+    "datasets: {ages: {kind: images, index: ages/labels.csv, file: image, label: age}}\n"
+)
+
+DECLARED_CASES = {
+    "negative std": declared_case(
+        "wine_sd",
+        "column 'sd' (datasets.wine_sd.std) is negative in 1 row (line 5 -0.5)",
+        set_cell(5, SD, "-0.5"),
+    ),
+    "missing std": declared_case(
+        "wine_sd",
+        "column 'sd' (datasets.wine_sd.std) is missing in 1 row (line 6)",
+        set_cell(6, SD, ""),
+    ),
+    "NaN std": declared_case(
+        "wine_sd", "(datasets.wine_sd.std) is missing in 1 row (line 6)", set_cell(6, SD, "NaN")
+    ),
+    "infinite std": declared_case(
+        "wine_sd",
+        "(datasets.wine_sd.std) is not a finite number in 1 row (line 7 inf)",
+        set_cell(7, SD, "inf"),
+    ),
+    "text in a repeats column": declared_case(
+        "wine_rep",
+        "column 'r1' (datasets.wine_rep.repeats) is not a finite number in 1 row (line 4 'high')",
+        set_cell(4, R1, "high"),
+    ),
+    "std column missing": declared_case(
+        "wine_sdev", "datasets.wine_sdev.std names columns ['sdev'] that"
+    ),
+    "std and variance both": declared_case(
+        "wine_both", "datasets.wine_both declares std and variance; a table declares"
+    ),
+    "label and repeats both": declared_case(
+        "wine_twice", "datasets.wine_twice declares both label and repeats"
+    ),
+    "declared noise on a table without it": params_case(
+        "noise.source=declared",
+        "noise.source: declared needs a dataset that declares its label variances",
+        "noise",
+    ),
+    "declared plus synthetic without noise": params_case(
+        "noise.source=declared_plus_synthetic,noise.enabled=false",
+        "noise.enabled: false switches off; use noise.source: declared",
+        "noise",
+    ),
+    "unknown noise source": params_case(
+        "noise.source=declard",
+        "noise.source: input should be 'auto', 'declared', 'synthetic' or "
+        "'declared_plus_synthetic'",
+        "noise",
+    ),
+    "an image the index names is missing": BadInput(
+        ("run", "--pipelines=ingest"),
+        "has no faces/gone.jpg, which",
+        setup=face_index(missing="faces/gone.jpg"),
+        local_yaml=FACE_INDEX_YAML,
+    ),
+    "no image index": BadInput(
+        ("run", "--pipelines=ingest"),
+        "has no ages/labels.csv, which datasets.ages.index names",
+        setup=face_index(index=False),
+        local_yaml=FACE_INDEX_YAML,
+    ),
+}
+
+
 # --- pinned versions --------------------------------------------------------------------------
 
 PIN_CASES = {
@@ -525,6 +656,7 @@ SWEEP_CASES = {
 CATALOGUE = {
     **PARAMETER_CASES,
     **DATA_CASES,
+    **DECLARED_CASES,
     **IMAGE_CASES,
     **PIN_CASES,
     **TRACKING_CASES,

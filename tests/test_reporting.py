@@ -9,13 +9,12 @@ import pandas as pd
 import pytest
 
 from biv_pipeline.errors import ParameterError
+from biv_pipeline.markdown import format_interval, markdown_table
 from biv_pipeline.parameters.contract import ReportConfig, parse_block
 from biv_pipeline.reporting import (
     SweepRuns,
     axis_columns,
-    format_interval,
     learning_curve_table,
-    markdown_table,
     mean_interval,
     numeric_axis,
     paired_differences,
@@ -312,3 +311,35 @@ def test_a_retried_trial_counts_once_as_done() -> None:
     ]
     chosen = select_trials(sweep(rows)).runs
     assert chosen["final_test_mse"].tolist() == [1.0]
+
+
+def estimated(method: str, seed: int, value: float) -> dict:
+    """A run on test labels without clean ones: it logged the clean-MSE estimate only."""
+    return {**run(method, seed, math.nan), "final_test_mse_clean_est": value}
+
+
+def test_without_clean_test_labels_the_report_compares_the_estimates_and_says_so() -> None:
+    rows = [estimated("mse", 0, 1.0), estimated("mse", 1, 2.0), estimated("biv", 0, 0.5)]
+    rows.append(estimated("biv", 1, 1.5))
+    histories = [
+        {"run_id": row["run_id"], "epoch": 1, "test_mse": math.nan, "test_mse_clean_est": 3.0}
+        for row in rows
+    ]
+    trials = select_trials(SweepRuns(pd.DataFrame(rows), pd.DataFrame(histories)))
+    table = results_table(trials, CONFIG).set_index("method")
+    assert table["seeds"].to_dict() == {"mse": 2, "biv": 2}  # done without final_test_mse
+    assert table.loc["biv", "test_mse_mean"] == 1.0
+    assert table.loc["biv", "paired_diff_mean"] == -0.5
+    assert set(table["metric"]) == {"final_test_mse_clean_est"}
+    markdown = results_markdown(table.reset_index(), trials, "toy", CONFIG)
+    assert "| test MSE estimated from noisy labels (95% CI) |" in markdown
+    assert "estimated from the noisy test labels" in markdown
+    curves = learning_curve_table(trials, CONFIG)
+    assert curves["mean"].tolist() == [3.0, 3.0]
+
+
+def test_a_sweep_with_clean_test_labels_reports_the_clean_test_mse() -> None:
+    rows = [{**run("mse", 0, 1.0), "final_test_mse_clean_est": 9.0}, run("biv", 0, 0.5)]
+    table = results_table(sweep(rows), CONFIG)
+    assert set(table["metric"]) == {"final_test_mse"}
+    assert table.set_index("method").loc["mse", "test_mse_mean"] == 1.0

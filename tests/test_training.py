@@ -178,7 +178,8 @@ def test_fit_stops_before_training_when_the_loss_cannot_learn_from_the_labels() 
 
 def test_a_non_finite_loss_stops_training_naming_epoch_and_batch() -> None:
     data = regression_problem(128)
-    data = RegressionTensors(data.x, data.y, torch.zeros(128))  # 1 / (0 + 0) = inf weights
+    # 1 / (1e-45 + 0) overflows float32: inf weights (a variance of 0 is refused before training)
+    data = RegressionTensors(data.x, data.y, torch.full((128,), 1e-45))
     with pytest.raises(NonFiniteLossError, match=r"at epoch 1, batch 1"):
         train(replace(CONFIG, loss="iv", epsilon=0.0), data)
 

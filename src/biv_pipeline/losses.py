@@ -28,6 +28,7 @@ from biv_pipeline.parameters.training import (
     check_cutoff,
     check_epsilon,
     check_ess_ratio,
+    check_no_zero_variance,
     check_registry,
 )
 
@@ -192,6 +193,11 @@ class _InverseVarianceWeights(WeightedSquaredLoss):
     def from_config(cls, config: TrainingConfig) -> WeightedSquaredLoss:
         """The loss with ``config.epsilon`` and ``config.ess_ratio``."""
         return cls(epsilon=config.epsilon, ess_ratio=config.ess_ratio)
+
+    def check_labels(self, variance: torch.Tensor) -> None:
+        """Stop before training when epsilon 0 meets a label of variance 0 (infinite weight)."""
+        if self.epsilon != AUTO and float(self.epsilon) == 0:
+            check_no_zero_variance(self.name, (variance == 0).nonzero().flatten().tolist())
 
     def batch_weights(self, variance: torch.Tensor) -> BatchWeights:
         """w_k = 1 / (sigma_k^2 + eps) with eps fixed or from ``auto_epsilon``."""

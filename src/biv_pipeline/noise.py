@@ -2,7 +2,10 @@
 
 Each training label gets a noise variance drawn from a mixture of uniform or gamma
 distributions, then Gaussian noise of that variance: ``y_noisy = y + N(0, variance)``.
-Everything is vectorised and driven by one seeded ``numpy.random.Generator``.
+Everything is vectorised and driven by one seeded ``numpy.random.Generator``. A table that
+declares its labels' variances has noisy labels already: ``noise.source`` says whether to use
+them as they are, add sampled noise on top, or ignore them
+(:mod:`biv_pipeline.data.declared_noise`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from biv_pipeline.parameters.types import (
 Distribution = Literal["uniform", "gamma"]
 Parameterisation = Literal["bounds", "alphabeta", "meanvar"]
 Units = Literal["normalized", "raw"]
+# where the training labels' noise comes from (biv_pipeline.data.declared_noise.resolve_source)
+Source = Literal["auto", "declared", "synthetic", "declared_plus_synthetic"]
 
 WEIGHTS_TOLERANCE = 1e-6
 # one mixture component: [x, y], read per parameterisation (bounds, alphabeta or meanvar)
@@ -45,6 +50,7 @@ class NoiseConfig:
 
     components: Annotated[list[ComponentPair], Field(min_length=1)]
     enabled: Flag = True
+    source: Source = "auto"
     distribution: Distribution = "uniform"
     parameterisation: Parameterisation = "meanvar"
     p: Probability = 0.5
@@ -57,6 +63,12 @@ class NoiseConfig:
     seed: Seed = 7159
 
     def __post_init__(self) -> None:
+        if self.source == "declared_plus_synthetic" and not self.enabled:
+            raise ParameterError(
+                "noise.source: declared_plus_synthetic adds sampled noise, which "
+                "noise.enabled: false switches off; use noise.source: declared for the "
+                "declared labels alone"
+            )
         self._check_weights()
         self._check_average_variance()
         self._check_hetero_scale()
@@ -210,12 +222,13 @@ def resolve_mixture(config: NoiseConfig) -> Mixture:
 
 @dataclass(frozen=True)
 class NoisyLabels:
-    """Per-label draws, all in the units of ``scale``-adjusted variances."""
+    """Per-label draws, all in the units of ``scale``-adjusted variances; ``component`` is
+    None for declared variances (no mixture component)."""
 
     y_noisy: np.ndarray
     variance: np.ndarray
     variance_seen: np.ndarray
-    component: np.ndarray
+    component: np.ndarray | None
 
 
 def sample_variances(
@@ -252,11 +265,16 @@ def corrupt_labels(
     component, variance = sample_variances(resolve_mixture(config), n, rng)
     variance = variance * variance_scale
     y_noisy = y + rng.standard_normal(n) * np.sqrt(variance)
-    variance_seen = variance
-    if config.disturbance > 0:
-        spread = math.sqrt(config.disturbance) * variance / 3
-        variance_seen = np.abs(variance + rng.standard_normal(n) * spread)
-    return NoisyLabels(y_noisy, variance, variance_seen, component)
+    return NoisyLabels(y_noisy, variance, disturb(variance, config.disturbance, rng), component)
+
+
+def disturb(variance: np.ndarray, disturbance: float, rng: np.random.Generator) -> np.ndarray:
+    """The variance the learner sees: ``|var + N(0, d * (var/3)^2)|``, d = disturbance
+    (``variance`` itself when d = 0)."""
+    if disturbance <= 0:
+        return variance
+    spread = math.sqrt(disturbance) * variance / 3
+    return np.abs(variance + rng.standard_normal(len(variance)) * spread)
 
 
 def variance_scale(units: Units, label_std: float, normalized: bool) -> float:

@@ -4,8 +4,10 @@ Plain pandas and scipy (no Kedro, no MLflow), usable from a notebook. The input 
 sweep's MLflow contract: a runs table with one row per MLflow run (``run_id``, ``status``,
 ``start_time``, the tags ``trial``, ``method``, ``seed``, ``setting`` and ``axis.<name>``, the
 final metrics) and a long table of the per-epoch clean test MSE (``run_id``, ``epoch``,
-``test_mse``). The design is paired: for one (setting, seed) every method trained on the same
-noisy labels, so a method is compared with the baseline through its per-seed differences.
+``test_mse``, and ``test_mse_clean_est`` where logged). The design is paired: for one (setting,
+seed) every method trained on the same noisy labels, so a method is compared with the baseline
+through its per-seed differences. The score compared is ``final_test_mse`` where every trial
+has it, else ``final_test_mse_clean_est`` (test labels without clean ones): ``score_metric``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from biv_pipeline.markdown import markdown_row, markdown_table
 from biv_pipeline.parameters.contract import ReportConfig
 from biv_pipeline.run_record import (
     AXIS_PREFIX,
@@ -23,6 +26,7 @@ from biv_pipeline.run_record import (
     EFFECTIVE_BATCH_METRIC,
     FINAL_METRIC,
     FINISHED,
+    HEADLINE_METRICS,
     HISTORY_METRIC,
     PLANNED_SEEDS_TAG,
 )
@@ -33,7 +37,12 @@ EPOCH = "epoch"
 DONE = "done"  # column: the run FINISHED and logged its final metric (see ``is_done``)
 PLANNED_SEEDS = PLANNED_SEEDS_TAG  # column: the seeds the sweep asked for ("0,1,2")
 KEYS = ["setting", "method"]
-MISSING = "-"  # printed for a value that does not exist (an interval from one seed)
+METRIC = "metric"  # column of the results and curves: the final metric they summarise
+ESTIMATED = " estimated from the noisy test labels as mean((f - noisy label)^2 - its variance)"
+SCORE_NAMES = {  # how the Markdown table names each score (``score_metric``)
+    FINAL_METRIC: "test MSE",
+    "final_test_mse_clean_est": "test MSE estimated from noisy labels",
+}
 
 
 @dataclass(frozen=True)
@@ -58,11 +67,22 @@ def parse_tag(value: str) -> int | float | str:
 
 
 def mark_done(runs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` with the column ``done``: FINISHED *and* a final test MSE was logged.
+    """``runs`` with the column ``done``: FINISHED *and* a final score was logged (the test MSE,
+    or its estimate from noisy test labels).
 
     A RUNNING run (its process was killed), a KILLED, FAILED or metric-less one is not done.
     """
-    return runs.assign(**{DONE: runs["status"].eq(FINISHED) & runs[FINAL_METRIC].notna()})
+    logged = runs.reindex(columns=list(HEADLINE_METRICS)).notna().any(axis=1)
+    return runs.assign(**{DONE: runs["status"].eq(FINISHED) & logged})
+
+
+def score_metric(runs: pd.DataFrame) -> str:
+    """The final metric a report compares: ``final_test_mse`` where every done run logged it,
+    else ``final_test_mse_clean_est`` (some test labels have no clean labels)."""
+    done = mark_done(runs)
+    if FINAL_METRIC in runs and runs.loc[done[DONE], FINAL_METRIC].notna().all():
+        return FINAL_METRIC
+    return next(name for name in HEADLINE_METRICS if name != FINAL_METRIC)
 
 
 def select_trials(sweep: SweepRuns) -> SweepRuns:
@@ -196,9 +216,10 @@ def results_table(trials: SweepRuns, config: ReportConfig) -> pd.DataFrame:
     """
     runs = mark_done(trials.runs)
     finished = runs[runs[DONE]]
-    scores = _renamed(mean_interval(finished, KEYS, FINAL_METRIC, config.confidence), "test_mse")
+    metric = score_metric(runs)
+    scores = _renamed(mean_interval(finished, KEYS, metric, config.confidence), "test_mse")
     differences = mean_interval(
-        paired_differences(finished, config.baseline, FINAL_METRIC),
+        paired_differences(finished, config.baseline, metric),
         KEYS,
         "difference",
         config.confidence,
@@ -218,7 +239,7 @@ def results_table(trials: SweepRuns, config: ReportConfig) -> pd.DataFrame:
     table = table.rename(columns={"test_mse_n": "seeds", "paired_diff_n": "pairs"})
     columns = ["setting", *axes, "method", "seeds", "failed", "missing"]
     table = table[columns + [c for c in table.columns if c not in columns]]
-    return order_rows(table, setting_order(runs), config.methods)
+    return order_rows(table.assign(**{METRIC: metric}), setting_order(runs), config.methods)
 
 
 def _renamed(summary: pd.DataFrame, prefix: str) -> pd.DataFrame:
@@ -227,27 +248,14 @@ def _renamed(summary: pd.DataFrame, prefix: str) -> pd.DataFrame:
 
 
 def learning_curve_table(trials: SweepRuns, config: ReportConfig) -> pd.DataFrame:
-    """Per setting, method and epoch: ``n`` seeds, the mean clean test MSE and its interval."""
-    curves = mean_interval(trials.histories, [*KEYS, EPOCH], HISTORY_METRIC, config.confidence)
+    """Per setting, method and epoch: ``n`` seeds, the mean clean test MSE (or its estimate,
+    ``score_metric``) and its interval."""
+    metric = score_metric(trials.runs)
+    history = HEADLINE_METRICS[metric] if HEADLINE_METRICS[metric] in trials.histories else None
+    curves = mean_interval(
+        trials.histories, [*KEYS, EPOCH], history or HISTORY_METRIC, config.confidence
+    ).assign(**{METRIC: metric})
     return order_rows(curves, setting_order(trials.runs), config.methods, then=(EPOCH,))
-
-
-def markdown_table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
-    """A GitHub-flavoured Markdown table; the columns whose index is in ``right`` are
-    right-aligned."""
-    rule = ["---:" if index in right else "---" for index in range(len(header))]
-    lines = [header, rule, *rows]
-    return "\n".join(f"| {' | '.join(line)} |" for line in lines)
-
-
-def format_interval(mean: float, low: float, high: float, digits: int) -> str:
-    """``mean [low, high]`` with ``digits`` significant digits; the mean alone when the interval
-    is undefined, a dash when the mean is."""
-    if pd.isna(mean):
-        return MISSING
-    if pd.isna(low):
-        return f"{mean:.{digits}g}"
-    return f"{mean:.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
 
 
 def results_markdown(
@@ -256,21 +264,23 @@ def results_markdown(
     """The results table as Markdown for the README, with a caption saying what the numbers are
     and which trials failed (those are left out of the statistics)."""
     level = f"{config.confidence:.0%}"
+    metric = results[METRIC].iloc[0] if len(results) else FINAL_METRIC
     header = [
         "setting",
         "method",
         "seeds",
         "failed",
         "missing",
-        f"test MSE ({level} CI)",
+        f"{SCORE_NAMES[metric]} ({level} CI)",
         f"Δ vs {config.baseline} ({level} CI)",
         "effective batch",
     ]
-    rows = [_markdown_row(row, config.digits) for row in results.itertuples()]
+    rows = [markdown_row(row, config.digits) for row in results.itertuples()]
     runs = mark_done(trials.runs)
     failed = runs.loc[~runs[DONE], "trial"]
     caption = (
-        f"Final clean test MSE (normalised label units) of sweep `{sweep}`: mean over seeds "
+        f"Final clean test MSE{ESTIMATED if metric != FINAL_METRIC else ''} (normalised label "
+        f"units) of sweep `{sweep}`: mean over seeds "
         f"with a Student-t {level} interval. Δ = method - {config.baseline} on the same "
         f"setting and seed (negative: better than {config.baseline}), with the {level} "
         f"interval of the paired differences. Failed trials (not FINISHED with a final "
@@ -280,19 +290,3 @@ def results_markdown(
     )
     table = markdown_table(header, rows, right={2, 3, 4, 7})
     return f"## Sweep `{sweep}`\n\n{table}\n\n{caption}\n"
-
-
-def _markdown_row(row: tuple, digits: int) -> list[str]:
-    batch = row.effective_batch_size
-    return [
-        row.setting,
-        row.method,
-        str(row.seeds),
-        str(row.failed),
-        str(row.missing),
-        format_interval(row.test_mse_mean, row.test_mse_ci_low, row.test_mse_ci_high, digits),
-        format_interval(
-            row.paired_diff_mean, row.paired_diff_ci_low, row.paired_diff_ci_high, digits
-        ),
-        MISSING if pd.isna(batch) else f"{batch:.{digits}g}",
-    ]

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -20,6 +21,12 @@ from biv_pipeline.errors import NonFiniteLossError, ParameterError
 from biv_pipeline.losses import AUTO, WeightedSquaredLoss
 from biv_pipeline.parameters.training import TrainingConfig, check_device_name
 from biv_pipeline.progress import progress_bars_wanted
+from biv_pipeline.run_record import (
+    CLEAN_EST_METRIC,
+    CLEAN_EST_SE_METRIC,
+    HISTORY_METRIC,
+    NOISY_METRIC,
+)
 
 PREDICT_BATCH = 8192
 
@@ -96,6 +103,55 @@ class RegressionTensors:
         return RegressionTensors(x, self.y.to(device), variance)
 
 
+@dataclass(frozen=True)
+class EvaluationTensors:
+    """Test inputs and labels: ``y`` as given (noisy where a table declares its noise), its
+    noise ``variance`` (zeros for clean labels), and the ``clean`` labels where they are known
+    (``y`` itself for clean labels, None when unknown). Targets and variances (B,)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    variance: torch.Tensor
+    clean: torch.Tensor | None
+
+    @classmethod
+    def of(cls, data: RegressionTensors | EvaluationTensors) -> EvaluationTensors:
+        """``data`` as test tensors: regression tensors hold clean labels (their variances,
+        the ones a learner would see, are not the test labels' noise)."""
+        if isinstance(data, EvaluationTensors):
+            return data
+        return cls(data.x, data.y, torch.zeros_like(data.y), data.y)
+
+    def to(self, device: torch.device) -> EvaluationTensors:
+        """A copy on ``device`` (inputs as ``RegressionTensors.to`` moves them)."""
+        moved = RegressionTensors(self.x, self.y, self.variance).to(device)
+        clean = None if self.clean is None else self.clean.to(device)
+        return EvaluationTensors(moved.x, moved.y, moved.variance, clean)
+
+
+def noisy_test_scores(
+    prediction: np.ndarray, label: np.ndarray, variance: np.ndarray
+) -> dict[str, float]:
+    """Scores of predictions f on test labels y~ = y + e with known noise variances sigma^2
+    (zero-mean noise, independent of f and across labels), in float64:
+
+    test_mse_noisy = mean (f - y~)^2;
+    test_mse_clean_est = mean d,  d = (f - y~)^2 - sigma^2, an unbiased estimate of the clean
+    test MSE mean (f - y)^2, since E[(f - y~)^2] = (f - y)^2 + sigma^2;
+    test_mse_clean_est_se = sd(d) / sqrt(n) (ddof 1), its standard error over the test rows.
+
+    Shapes: all (n,). On clean labels (sigma^2 = 0) both equal the clean test MSE.
+    """
+    squared = (np.asarray(prediction, np.float64) - np.asarray(label, np.float64)) ** 2
+    d = squared - np.asarray(variance, np.float64)
+    se = d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else math.nan
+    return {
+        NOISY_METRIC: float(squared.mean()),
+        CLEAN_EST_METRIC: float(d.mean()),
+        CLEAN_EST_SE_METRIC: float(se),
+    }
+
+
 def gather(x: torch.Tensor, index: torch.Tensor, device: torch.device) -> torch.Tensor:
     """Rows ``index`` of ``x`` on ``device``, gathered where ``x`` lives.
 
@@ -130,22 +186,36 @@ def mean_squared_error(model: nn.Module, data: RegressionTensors, amp: bool = Fa
     )
 
 
+def test_metrics(model: nn.Module, test: EvaluationTensors, amp: bool = False) -> dict[str, float]:
+    """The test scores of one epoch: ``test_mse`` against the clean labels where they are known
+    (float32, on the device), and the scores on the labels as given (``noisy_test_scores``)."""
+    prediction = predict(model, test.x, amp)
+    metrics = {}
+    if test.clean is not None:
+        clean = test.clean.to(prediction.device)
+        metrics[HISTORY_METRIC] = float(((prediction - clean) ** 2).mean())
+    numpy = [t.detach().double().cpu().numpy() for t in (prediction, test.y, test.variance)]
+    return {**metrics, **noisy_test_scores(*numpy)}
+
+
 def fit(
     model: nn.Module,
     loss_fn: WeightedSquaredLoss,
     train: RegressionTensors,
-    test: RegressionTensors,
+    test: RegressionTensors | EvaluationTensors,
     config: TrainingConfig,
     generator: torch.Generator,
 ) -> pd.DataFrame:
-    """Train ``model`` with the configured optimiser; evaluate the test MSE once per epoch.
+    """Train ``model`` with the configured optimiser; score it on the test set once per epoch
+    (``test_metrics``; regression tensors as the test set hold clean labels).
 
     The loss is asked first whether it can learn from the training labels (``check_labels``),
     then once per epoch which batches it trains on (``trained_batches``) and once per such
     batch for its loss, epsilon and effective batch size (``batch_loss``).
-    Returns the per-epoch history: train_loss (mean over batches), test_mse, the mean
-    epsilon and Kish effective batch size, the batches skipped for lack of signal, and the
-    learning rate used (see ``scaled_learning_rate``).
+    Returns the per-epoch history: train_loss (mean over batches), the test scores (test_mse
+    where the clean test labels are known, test_mse_noisy, test_mse_clean_est and its
+    standard error), the mean epsilon and Kish effective batch size, the batches skipped for
+    lack of signal, and the learning rate used (see ``scaled_learning_rate``).
     Raises ``NonFiniteLossError`` naming the epoch and batch if the loss stops being finite.
     """
     loss_fn.check_labels(train.variance)
@@ -155,7 +225,7 @@ def fit(
         model.to(memory_format=torch.channels_last)
     model.to(device)
     forward = torch.compile(model) if config.compile else model
-    train, test = train.to(device), test.to(device)
+    train, test = train.to(device), EvaluationTensors.of(test).to(device)
     lr = scaled_learning_rate(config, loss_fn, train.variance)
     optimiser = make_optimizer(config, model.parameters(), lr)
     n_rows = len(train.y)
@@ -198,14 +268,15 @@ def fit(
         record = {
             "epoch": epoch,
             "train_loss": float(batch_losses[used].mean()) if n_used else math.nan,
-            "test_mse": mean_squared_error(model, test, amp),
+            **test_metrics(model, test, amp),
             "epsilon_mean": float(epsilon_sum) / max(n_used, 1),
             "effective_batch_size": float(ess_sum) / max(n_used, 1),
             "skipped_batches": n_batches - n_used,
             "lr": lr,
         }
         history.append(record)
-        epochs.set_postfix(train_loss=record["train_loss"], test_mse=record["test_mse"])
+        test_score = record.get(HISTORY_METRIC, record[CLEAN_EST_METRIC])
+        epochs.set_postfix(train_loss=record["train_loss"], test_mse=test_score)
     model.to("cpu")
     return pd.DataFrame(history)
 

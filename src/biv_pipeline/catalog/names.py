@@ -6,6 +6,7 @@ import it from here.
 
 IMAGE_CACHE = "image_cache"  # an image dataset's decoded images (ingest -> train)
 NOISY_TRAIN = "noisy_train"  # the versioned noisy training labels (noise -> train)
+TEST_SPLIT = "test_split"  # the versioned test split the training run scores on
 TRAINING_CONFIG = "training_config"  # the validated training settings (only training has it)
 TRAINING_METRICS = "training_metrics"  # the metric histories logged to MLflow
 SWEEP_RUNS = "sweep_runs"  # a sweep's MLflow runs, as the report reads them

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from biv_pipeline.data.declared_noise import declared_columns
 from biv_pipeline.data.table_declaration import TableDeclaration
 from biv_pipeline.data.table_layout import apply_layout, check_columns, feature_names
 from biv_pipeline.errors import MissingDataError, ParameterError
@@ -36,7 +37,8 @@ def _ordinal(table: TableDeclaration, column: str, values: pd.Series) -> pd.Seri
 def encode_table(
     table: TableDeclaration, frame: pd.DataFrame, source: str = "the files"
 ) -> pd.DataFrame:
-    """Numeric features and the label (column ``table.label``) from the raw columns.
+    """Numeric features and the label (column ``table.label``) from the raw columns, and the
+    label's declared noise (``declared_noise``).
 
     Rows with a missing label are dropped; ``attrs`` counts them (``rows_missing_label``), and
     the other rows keep their index in ``frame`` (their position in the files read).
@@ -83,6 +85,13 @@ def encode_table(
             columns[column] = values.astype(float)
     encoded = pd.DataFrame(columns)
     encoded[table.label] = label.to_numpy(dtype=float)
+    for name, values in declared_columns(table, frame.loc[keep]).items():
+        if name in encoded:
+            raise ParameterError(
+                f"datasets.{table.name}: columns {[name]} have names this project reserves; "
+                f"rename them (datasets.{table.name}.rename) or drop them"
+            )
+        encoded[name] = values  # the label's declared noise (raw units), never a feature
     encoded.attrs = {"rows_read": len(frame), "rows_missing_label": int((~keep).sum())}
     return encoded
 

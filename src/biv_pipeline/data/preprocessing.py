@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from biv_pipeline.data.registry import feature_columns
-from biv_pipeline.data.schema import LABEL
+from biv_pipeline.data.schema import DECLARED, LABEL
 from biv_pipeline.errors import ParameterError
 
 ROW_INDEX = "row"  # index name of a split: the row's position in the raw dataset
@@ -80,11 +80,19 @@ def fit_normalisation(train: pd.DataFrame, normalize: bool) -> Normalisation:
 
 
 def apply_normalisation(frame: pd.DataFrame, stats: Normalisation) -> pd.DataFrame:
-    """Standardise features and label with ``stats``; identity when normalisation is off."""
+    """Standardise features and label with ``stats``; identity when normalisation is off.
+
+    A declared clean label is standardised as the label is, and a declared variance is
+    divided by label_std^2: the variance of the standardised label.
+    """
     if not stats.normalized:
         return frame.copy()
     columns = list(stats.feature_mean)
     out = frame.copy()
     out[columns] = (frame[columns] - pd.Series(stats.feature_mean)) / pd.Series(stats.feature_std)
     out[LABEL] = (frame[LABEL] - stats.label_mean) / stats.label_std
+    if DECLARED.clean in frame:
+        out[DECLARED.clean] = (frame[DECLARED.clean] - stats.label_mean) / stats.label_std
+    if DECLARED.variance in frame:
+        out[DECLARED.variance] = frame[DECLARED.variance] / stats.label_std**2
     return out

@@ -1,9 +1,11 @@
 """Raw regression datasets: two built in (synthetic, utkf), any table declared in YAML.
 
-Every loader returns a DataFrame of feature columns plus the label column ``y``. A table
-needs no code: a ``kind: csv`` block under the ``datasets`` parameter (see
-``conf/base/parameters_datasets.yml`` and ``biv_pipeline.data.table_declaration``) names its
-files, label and feature encoding.
+Every loader returns a DataFrame of feature columns plus the label column ``y`` (and, for a
+table that declares its label noise, the ``DECLARED`` columns). A table needs no code: a
+``kind: csv`` block under the ``datasets`` parameter (see ``conf/base/parameters_datasets.yml``
+and ``biv_pipeline.data.table_declaration``) names its files, label and feature encoding; a
+``kind: images`` block names an index of image files and their labels
+(``biv_pipeline.data.image_index``).
 """
 
 from __future__ import annotations
@@ -17,18 +19,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from biv_pipeline.data.image_index import FILE, IMAGES_KIND, ImageIndexDeclaration
 from biv_pipeline.data.images.cache import CACHE_ATTR, IMAGE_KEY, CachedImages, ImageSource
-from biv_pipeline.data.schema import LABEL, NOISY
+from biv_pipeline.data.schema import DECLARED, LABEL, NOISY
 from biv_pipeline.data.table_declaration import TableDeclaration
 from biv_pipeline.data.table_reader import read_table
 from biv_pipeline.errors import MissingDataError, ParameterError
 
-NOISE_COLUMNS = NOISY.names()
+NOISE_COLUMNS = (*NOISY.names(), *DECLARED.names())  # never features
 
 UTKFACE_TRAIN, UTKFACE_TEST = 16_000, 4_000
 TRAIN_FRACTION = 0.8  # the original's 4000 of 5000 synthetic rows, 16000 of 20000 faces
-METADATA_COLUMNS = (IMAGE_KEY, "file", "gender", "race")
+METADATA_COLUMNS = (IMAGE_KEY, FILE, "gender", "race")
 DATASET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a declared table's name
+SHOWN_FILES = 5  # missing image files named in an error
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class DatasetSpec:
     model: str
     lr: float
     images: Callable[[SourceOptions], ImageSource] | None = None
+    declares_noise: bool = False  # its labels are noisy, with declared variances
 
 
 def fraction_split(n_rows: int) -> tuple[int, int]:
@@ -126,6 +131,54 @@ def load_utkface(options: SourceOptions) -> pd.DataFrame:
     return table
 
 
+def _index_rows(index: ImageIndexDeclaration, options: SourceOptions) -> pd.DataFrame:
+    """The rows of an image index (``kind: images``), checked as a table is, after checking
+    that the index and every image it names exist."""
+    path = options.data_dir / index.index
+    if not path.is_file():
+        raise MissingDataError(
+            f"data_dir {options.data_dir} has no {index.index}, which datasets.{index.name}."
+            "index names. Put the file there or pass --params data_dir=PATH."
+        )
+    rows = read_table(index.table, options.data_dir, options.download, encode=index.rows)
+    folder = path.parent
+    missing = [name for name in sorted(set(rows[FILE])) if not (folder / name).is_file()]
+    if missing:
+        more = f" and {len(missing) - SHOWN_FILES} more" if len(missing) > SHOWN_FILES else ""
+        raise MissingDataError(
+            f"datasets.{index.name}: {folder} has no {', '.join(missing[:SHOWN_FILES])}{more}, "
+            f"which {path} names in column {index.file!r} (file names are relative to the "
+            "index's folder)"
+        )
+    return rows
+
+
+def index_images(index: ImageIndexDeclaration, options: SourceOptions) -> ImageSource:
+    """The images an index names, to decode into the image cache as UTKFace's are."""
+    rows = _index_rows(index, options)
+    folder = (options.data_dir / index.index).parent
+    return ImageSource.of_files(
+        folder,
+        sorted(set(rows[FILE])),
+        options.image_size,
+        options.decode_workers,
+        options.max_bad_fraction,
+    )
+
+
+def load_image_index(index: ImageIndexDeclaration, options: SourceOptions) -> pd.DataFrame:
+    """The images an index names, with their labels and declared noise, from the image cache
+    ``options.images``; the label renamed to ``y``."""
+    if options.images is None:
+        raise ValueError("an image index's table is read with its image cache: pass images")
+    rows = _index_rows(index, options)
+    images = options.images.table
+    frame = rows.merge(images[[FILE, IMAGE_KEY]], on=FILE, validate="many_to_one")
+    frame = frame.rename(columns={index.table.label: LABEL})
+    frame.attrs = {"source": index.describe(), **rows.attrs, CACHE_ATTR: options.images.key}
+    return frame
+
+
 BUILTIN_DATASETS: dict[str, DatasetSpec] = {
     "synthetic": DatasetSpec(load_synthetic, fraction_split, "vanilla_ann", 1e-2),
     "utkf": DatasetSpec(load_utkface, utkface_split, "vanilla_cnn", 1e-3, utkface_images),
@@ -186,8 +239,22 @@ def get_dataset(name: str, declarations: Mapping[str, Mapping] | None = None) ->
             f"dataset must be one of {', '.join(dataset_names(declared))} (or a table declared "
             f"under the datasets parameter); got {name!r}"
         )
-    table = TableDeclaration.from_mapping(name, declared[name])
-    return DatasetSpec(partial(_load_table, table), table.default_split, table.model, table.lr)
+    block = declared[name]
+    if isinstance(block, Mapping) and block.get("kind") == IMAGES_KIND:
+        index = ImageIndexDeclaration.from_mapping(name, block)
+        return DatasetSpec(
+            partial(load_image_index, index),
+            index.default_split,
+            index.model,
+            index.lr,
+            partial(index_images, index),
+            index.declares_noise,
+        )
+    table = TableDeclaration.from_mapping(name, block)
+    load = partial(_load_table, table)
+    return DatasetSpec(
+        load, table.default_split, table.model, table.lr, declares_noise=table.declares_noise
+    )
 
 
 def _load_table(table: TableDeclaration, options: SourceOptions) -> pd.DataFrame:
@@ -197,8 +264,10 @@ def _load_table(table: TableDeclaration, options: SourceOptions) -> pd.DataFrame
     the rows read and dropped for a missing label.
     """
     encoded = read_table(table, options.data_dir, options.download)
-    reserved = [c for c in encoded if c in {LABEL, *METADATA_COLUMNS, *NOISE_COLUMNS}]
-    if reserved and reserved != [table.label]:
+    names = {LABEL, *METADATA_COLUMNS, *NOISE_COLUMNS}
+    reserved = [c for c in encoded if c in names]
+    # the label may be called y; the declared noise columns are made by encode_table
+    if reserved and reserved != [c for c in (table.label, *DECLARED.names()) if c in reserved]:
         raise ParameterError(
             f"datasets.{table.name}: columns {reserved} have names this project reserves; "
             f"rename them (datasets.{table.name}.rename) or drop them"

@@ -132,7 +132,8 @@ def check_scales(
 ) -> None:
     """Raise naming the column, the rule and the rows (``where(rows, values)`` names their
     files and lines) when the label or a feature of ``encoded`` cannot be standardised."""
-    for column in [table.label, *(c for c in encoded if c != table.label)]:
+    numeric = [c for c in encoded if c != table.label and pd.api.types.is_numeric_dtype(encoded[c])]
+    for column in [table.label, *numeric]:  # an image index's file names are no feature
         problem = scale_problem(encoded[column], label=column == table.label)
         if problem is None:
             continue

@@ -9,7 +9,9 @@ A declaration (one entry of the ``datasets`` parameter, ``kind: csv``) names the
 - ``features`` (default: every column but the label and ``drop``), ``drop``;
 - ``ordinal``: text -> number (a column that already holds exactly those numbers is kept);
 - ``categorical``: one-hot, one 0/1 column ``<col>_<value>`` per value present;
-- ``cyclic``: ``<col>_sin = sin(2 pi x / period)``, ``<col>_cos = cos(2 pi x / period)``.
+- ``cyclic``: ``<col>_sin = sin(2 pi x / period)``, ``<col>_cos = cos(2 pi x / period)``;
+- ``std``, ``variance`` or ``repeats`` (at most one), ``clean_label``: the label's declared
+  noise (see ``declared_noise``); never features.
 
 The values are checked here, when the declaration is read; the columns they name are checked
 against each file when it is read (``table_layout``, ``table_reader``), and the columns are
@@ -25,6 +27,9 @@ from typing import Any
 from biv_pipeline.errors import ParameterError, closest_name
 
 KIND = "csv"
+NOISE_KEYS = ("std", "variance", "repeats")  # a table declares its label noise by one of these
+REPEATS_LABEL = "mean of repeats"  # the label of a table that declares ``repeats``
+MIN_REPEATS = 2  # a sample variance needs two measurements
 DEFAULT_LR = 1e-2
 DEFAULT_MODEL = "vanilla_ann"
 SPLIT_PARTS = 2
@@ -80,6 +85,20 @@ class TableDeclaration:
     lr: float = DEFAULT_LR
     model: str = DEFAULT_MODEL
     download: dict[str, Any] | None = None
+    std: str | None = None
+    variance: str | None = None
+    repeats: tuple[str, ...] | None = None
+    clean_label: str | None = None
+
+    @property
+    def declares_noise(self) -> bool:
+        """Whether the table declares its labels' variances (``std``, ``variance``, ``repeats``)."""
+        return any(getattr(self, key) is not None for key in NOISE_KEYS)
+
+    def noise_columns(self) -> tuple[str, ...]:
+        """The columns that declare the label noise: never features."""
+        named = (self.std, self.variance, *(self.repeats or ()), self.clean_label)
+        return tuple(column for column in named if column is not None)
 
     @classmethod
     def from_mapping(cls, name: str, block: Mapping[str, Any]) -> TableDeclaration:
@@ -97,24 +116,18 @@ class TableDeclaration:
                 f"{', '.join(sorted(allowed))}"
             )
         if block.get("kind") != KIND:
-            raise ParameterError(f"{prefix}.kind must be {KIND}; got {block.get('kind')!r}")
-        for required in ("files", "label"):
-            if not block.get(required):
-                raise ParameterError(f"{prefix}.{required} is required")
+            raise ParameterError(
+                f"{prefix}.kind must be {KIND} (a table) or images (an index of image files); "
+                f"got {block.get('kind')!r}"
+            )
         values = {key: value for key, value in block.items() if key != "kind"}
-        for key in ("files", "drop", "categorical"):
-            if key in values:
-                values[key] = _names(f"{prefix}.{key}", values[key])
-        if "missing_values" in values:
-            values["missing_values"] = _tokens(f"{prefix}.missing_values", values["missing_values"])
-        if values.get("features") is not None:
-            values["features"] = _names(f"{prefix}.features", values["features"])
-        for key in ("cyclic", "ordinal", "rename", "day_of_year"):
-            if key in values:
-                values[key] = _mapping(f"{prefix}.{key}", values[key])
-        if "split" in values:
-            values["split"] = tuple(values["split"] or ())
-        declaration = cls(name=name, **values)
+        if values.get("repeats") is not None:
+            _check_repeats(prefix, values)
+            values["label"] = REPEATS_LABEL
+        for required in ("files", "label"):
+            if not values.get(required):
+                raise ParameterError(f"{prefix}.{required} is required")
+        declaration = cls(name=name, **_typed_values(prefix, values))
         declaration.check(prefix)
         return declaration
 
@@ -122,6 +135,7 @@ class TableDeclaration:
         """Raise on values no table can satisfy (columns are checked when the file is read)."""
         if not isinstance(self.label, str):
             raise ParameterError(f"{prefix}.label must be a column name; got {self.label!r}")
+        self._check_noise(prefix)
         for column, period in self.cyclic.items():
             if not (isinstance(period, int | float) and period > 0):
                 raise ParameterError(
@@ -142,6 +156,36 @@ class TableDeclaration:
                 f"{prefix}.download must have url and sha256 (file name -> hash); "
                 f"got {self.download!r}"
             )
+
+    def _check_noise(self, prefix: str) -> None:
+        """At most one of std, variance and repeats; column names; never a feature."""
+        declared = [key for key in NOISE_KEYS if getattr(self, key) is not None]
+        if len(declared) > 1:
+            raise ParameterError(
+                f"{prefix} declares {' and '.join(declared)}; a table declares its label "
+                "noise by one of std, variance and repeats"
+            )
+        for key in ("std", "variance", "clean_label"):
+            value = getattr(self, key)
+            if value is not None and not (isinstance(value, str) and value):
+                raise ParameterError(f"{prefix}.{key} must be a column name; got {value!r}")
+        if self.clean_label is not None and not declared:
+            raise ParameterError(
+                f"{prefix}.clean_label needs the label's noise declared (std, variance or "
+                "repeats): without it the label column is taken as clean"
+            )
+        named = {
+            column: key
+            for key in (*NOISE_KEYS, "clean_label")
+            for column in _as_tuple(getattr(self, key))
+        }
+        for column in (self.label, *(self.features or ())):
+            if column in named:
+                raise ParameterError(
+                    f"{prefix}: column {column!r} is declared as {named[column]}, so it is "
+                    f"never the label or a feature; take it out of "
+                    f"{prefix}.{'label' if column == self.label else 'features'}"
+                )
 
     def _check_split(self, prefix: str) -> None:
         counts = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in self.split)
@@ -167,4 +211,43 @@ class TableDeclaration:
         return {
             key: list(value) if isinstance(value, tuple) else value
             for key, value in described.items()
+            # a table without declared noise is described as before these settings existed
+            if not (key in (*NOISE_KEYS, "clean_label") and value is None)
         }
+
+
+def _as_tuple(value: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _check_repeats(prefix: str, values: dict[str, Any]) -> None:
+    """``repeats`` is a list of at least two column names and replaces ``label``."""
+    if "label" in values:
+        raise ParameterError(
+            f"{prefix} declares both label and repeats; with repeats the label is the mean "
+            "of the repeated measurements: leave label out"
+        )
+    repeats = _names(f"{prefix}.repeats", values["repeats"])
+    if len(repeats) < MIN_REPEATS:
+        raise ParameterError(
+            f"{prefix}.repeats must name at least {MIN_REPEATS} columns (one measurement "
+            f"each); got {list(repeats)!r}"
+        )
+
+
+def _typed_values(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A declaration's values with its lists of names, tokens and mappings checked."""
+    values = dict(values)
+    for key in ("files", "drop", "categorical", "repeats", "features"):
+        if values.get(key) is not None:
+            values[key] = _names(f"{prefix}.{key}", values[key])
+    if "missing_values" in values:
+        values["missing_values"] = _tokens(f"{prefix}.missing_values", values["missing_values"])
+    for key in ("cyclic", "ordinal", "rename", "day_of_year"):
+        if key in values:
+            values[key] = _mapping(f"{prefix}.{key}", values[key])
+    if "split" in values:
+        values["split"] = tuple(values["split"] or ())
+    return values

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from biv_pipeline.data.declared_noise import with_repeats_label
 from biv_pipeline.data.table_declaration import TableDeclaration
 from biv_pipeline.errors import ParameterError
 
@@ -29,7 +30,8 @@ def _require(
 
 
 def apply_layout(table: TableDeclaration, frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    """``frame`` with the declared renames applied and dates turned into days of the year."""
+    """``frame`` with the declared renames applied, dates turned into days of the year and, for
+    a ``repeats`` table, the label made from the measurements."""
     frame = frame.rename(columns={k: v for k, v in table.rename.items() if k in frame})
     for date, target in table.day_of_year.items():
         if date in frame:
@@ -41,18 +43,24 @@ def apply_layout(table: TableDeclaration, frame: pd.DataFrame, source: str) -> p
                     f"value that is not a date ({' '.join(str(error).split())})"
                 ) from error
             frame = frame.drop(columns=date)
-    return frame
+    return with_repeats_label(table, frame)
 
 
 def feature_names(table: TableDeclaration, frame: pd.DataFrame) -> list[str]:
-    """The declared features, or every column but the label and the dropped ones."""
+    """The declared features, or every column but the label, the dropped ones and those that
+    declare the label noise."""
     if table.features:
         return list(table.features)
-    return [c for c in frame if c != table.label and c not in table.drop]
+    never = {table.label, *table.drop, *table.noise_columns()}
+    return [c for c in frame if c not in never]
 
 
 def check_columns(table: TableDeclaration, frame: pd.DataFrame, source: str = "the files") -> None:
     """Raise when ``frame`` (after ``apply_layout``) lacks a column the declaration names."""
+    for key in ("std", "variance", "repeats", "clean_label"):
+        columns = getattr(table, key)
+        if columns is not None:
+            _require(table, key, [columns] if isinstance(columns, str) else columns, frame, source)
     _require(table, "label", [table.label], frame, source)
     _require(table, "drop", table.drop, frame, source)
     features = feature_names(table, frame)

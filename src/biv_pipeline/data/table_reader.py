@@ -5,9 +5,10 @@ A bad file stops the run with one line naming the file, the column and the line 
 empty or header-only file, a file that looks separated by another character than
 ``separator``, a repeated column name, a column the declaration needs but the file lacks,
 files of one table with different columns, a missing (empty) or non-numeric value in a
-feature, a non-numeric label and a label that is the same in every row; when the bad cells of a
-column are a few repeated texts (``?``), the message suggests ``missing_values``; a label or
-feature whose standardisation would overflow or whose label variance a few rows carry (see
+feature, a non-numeric label, a label that is the same in every row and a bad declared noise
+value (``declared_noise.first_problem``); when the bad cells of a column are a few repeated
+texts (``?``), the message suggests ``missing_values``; a label or feature whose
+standardisation would overflow or whose label variance a few rows carry (see
 ``table_checks``). Rows with a missing label are dropped and counted in a warning, and a
 feature that never changes is named in one.
 """
@@ -15,13 +16,14 @@ feature that never changes is named in one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from biv_pipeline.data.declared_noise import first_problem
 from biv_pipeline.data.encoding import SHOWN_VALUES, encode_table
 from biv_pipeline.data.table_checks import check_scales, missing_markers, warn_constant_features
 from biv_pipeline.data.table_declaration import TableDeclaration
@@ -218,9 +220,28 @@ def _where(paths: list[Path], counts: list[int], rows: pd.Index, values: pd.Seri
     return "; ".join(parts)
 
 
-def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -> pd.DataFrame:
+def _check_declared(
+    table: TableDeclaration, path: Path, frame: pd.DataFrame, unlabelled: pd.Index
+) -> None:
+    """Raise naming the file, setting, column and lines of a bad declared noise value."""
+    problem = first_problem(table, frame, unlabelled)
+    if problem is not None:
+        values = frame[problem.column] if problem.show_values else None
+        raise ParameterError(
+            f"datasets.{table.name}: {path}: column {problem.column!r} "
+            f"(datasets.{table.name}.{problem.key}) {problem.what} in "
+            f"{_rows(len(problem.rows))} ({_lines(path, problem.rows, values)})"
+        )
+
+
+def read_table(
+    table: TableDeclaration,
+    data_dir: Path,
+    download: bool = True,
+    encode: Callable[[TableDeclaration, pd.DataFrame, str], pd.DataFrame] = encode_table,
+) -> pd.DataFrame:
     """The declared files, each checked (see the module docstring), concatenated in order and
-    encoded (see ``encode_table``).
+    encoded (see ``encode_table``; an image index keeps its file names, ``image_index``).
 
     Each row's index is its position among the data rows of the files, in order, whatever
     rows are dropped; ``attrs[ROWS_PER_FILE]`` says where each file starts (``raw_line``).
@@ -236,8 +257,10 @@ def read_table(table: TableDeclaration, data_dir: Path, download: bool = True) -
     unlabelled = [
         _check_values(table, path, layout) for path, layout in zip(paths, layouts, strict=True)
     ]
+    for path, layout, rows in zip(paths, layouts, unlabelled, strict=True):
+        _check_declared(table, path, layout, rows)
     frame = pd.concat(frames, ignore_index=True)
-    encoded = encode_table(table, frame, " and ".join(map(str, paths)))
+    encoded = encode(table, frame, " and ".join(map(str, paths)))
     encoded.attrs[ROWS_PER_FILE] = [len(part) for part in frames]
     counts = encoded.attrs[ROWS_PER_FILE]
     check_scales(table, encoded, lambda rows, values: _where(paths, counts, rows, values))

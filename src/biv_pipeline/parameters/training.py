@@ -70,6 +70,19 @@ check_model_name = _checker("model", ModelName)
 check_device_name = _checker("device", DeviceName)
 
 
+def check_no_zero_variance(loss: str, zero_rows: list[int], shown: int = 5) -> None:
+    """Raise ParameterError naming the labels of variance 0 (``zero_rows``: their positions in
+    the training table) that loss ``loss`` with epsilon 0 would weight 1/(0 + 0) = inf."""
+    if zero_rows:
+        rows = ", ".join(map(str, zero_rows[:shown]))
+        more = f" and {len(zero_rows) - shown} more" if len(zero_rows) > shown else ""
+        raise ParameterError(
+            f"epsilon = 0 with loss {loss} gives the {len(zero_rows)} training labels of "
+            f"variance 0 an infinite weight 1/(variance + epsilon) (rows {rows}{more} of "
+            "noisy_train, counted from 0); set epsilon > 0 or epsilon: auto"
+        )
+
+
 def check_registry(kind: str, registry: Iterable[str], names: tuple[str, ...]) -> None:
     """Raise at import unless a torch registry defines exactly the ``kind`` names a run
     accepts (``LOSSES``, ``MODEL_NAMES``): a name added to one and not the other."""

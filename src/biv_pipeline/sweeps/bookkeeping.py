@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
-from biv_pipeline.run_record import FAILED, FINAL_METRIC, TRIAL_TAG, is_done
+from biv_pipeline.run_record import FAILED, TRIAL_TAG, final_score, is_done
 from biv_pipeline.sweeps.plan import Trial
 from biv_pipeline.tracking.contract import (
     END_REASON_TAG,
@@ -43,7 +43,7 @@ def done_runs(tracking_uri: str, sweep: str) -> dict[str, Run]:
     return {
         done_key(run.data.tags.get(TRIAL_TAG, ""), run.data.tags.get(FINGERPRINT_TAG, "")): run
         for run in runs
-        if is_done(run.info.status, run.data.metrics.get(FINAL_METRIC))
+        if is_done(run.info.status, final_score(run.data.metrics))
     }
 
 

@@ -1,4 +1,4 @@
-"""A read-only Kedro dataset: the MLflow runs of one sweep and their ``test_mse`` histories.
+"""A read-only Kedro dataset: the MLflow runs of one sweep and their test-score histories.
 
 Every training run of a sweep is an MLflow run tagged ``sweep=<name>``, ``trial``, ``method``,
 ``seed``, ``setting`` and ``axis.<name>`` (see :mod:`biv_pipeline.reporting`). Loading searches
@@ -21,7 +21,7 @@ from biv_pipeline.run_record import (
     AXIS_PREFIX,
     FINAL_METRICS,
     FINISHED,
-    HISTORY_METRIC,
+    HEADLINE_METRICS,
     PLANNED_SEEDS_TAG,
     TRIAL_TAGS,
 )
@@ -30,6 +30,7 @@ from biv_pipeline.tracking.contract import SWEEP_TAG
 SWEEP_NAME = re.compile(r"[\w.\-]+")  # also keeps the name safe inside an MLflow filter string
 PAGE_SIZE = 1000  # runs per MLflow search request
 UNKNOWN = "unknown"  # method or setting of a failed run that never got its tags
+HISTORIES = tuple(HEADLINE_METRICS.values())  # test_mse, and test_mse_clean_est where logged
 
 
 class SweepRunsDataset(AbstractDataset[None, SweepRuns]):
@@ -37,8 +38,9 @@ class SweepRunsDataset(AbstractDataset[None, SweepRuns]):
 
     ``load()`` returns ``SweepRuns(runs, histories)``: ``runs`` has one row per run (``run_id``,
     ``status``, ``start_time``, the trial tags, the ``axis.*`` tags parsed as numbers where they
-    are, the final metrics); ``histories`` has the per-epoch ``test_mse`` of the finished runs
-    (``run_id``, ``epoch``, ``test_mse``). Deleted runs are ignored. Read-only.
+    are, the final metrics); ``histories`` has the per-epoch ``test_mse`` and
+    ``test_mse_clean_est`` of the finished runs (``run_id``, ``epoch``, one column each, empty
+    where a run did not log it). Deleted runs are ignored. Read-only.
     """
 
     def __init__(
@@ -56,15 +58,20 @@ class SweepRunsDataset(AbstractDataset[None, SweepRuns]):
     def load(self) -> SweepRuns:
         """Search the runs tagged with the sweep's name and read their histories."""
         client, runs = self._find()
-        histories = [
-            {"run_id": run.info.run_id, EPOCH: metric.step, HISTORY_METRIC: metric.value}
-            for run in runs
-            if run.info.status == FINISHED
-            for metric in client.get_metric_history(run.info.run_id, HISTORY_METRIC)
+        histories: dict[tuple[str, int], dict[str, float]] = {}
+        for run in runs:
+            if run.info.status != FINISHED:
+                continue
+            for name in HISTORIES:
+                for metric in client.get_metric_history(run.info.run_id, name):
+                    histories.setdefault((run.info.run_id, metric.step), {})[name] = metric.value
+        rows = [
+            {"run_id": run_id, EPOCH: epoch, **values}
+            for (run_id, epoch), values in histories.items()
         ]
         return SweepRuns(
             pd.DataFrame([_record(run, str(self._sweep)) for run in runs]),
-            pd.DataFrame(histories, columns=["run_id", EPOCH, HISTORY_METRIC]),
+            pd.DataFrame(rows, columns=["run_id", EPOCH, *HISTORIES]),
         )
 
     def check(self) -> None:

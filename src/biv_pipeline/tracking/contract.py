@@ -26,6 +26,9 @@ RUN_NAME_TAG = "mlflow.runName"
 USER_TAG = "tag"  # the free-text `tag` parameter (the original's experiment tag)
 SWEEP_TAG = "sweep"  # every training run of a sweep carries its sweep's name
 FINGERPRINT_TAG = "fingerprint"  # hash of a trial's resolved parameters
+# which final metric is a training run's headline score: final_test_mse (clean test labels
+# known) or final_test_mse_clean_est (estimated from noisy test labels)
+HEADLINE_TAG = "headline_metric"
 
 
 # What the YAML files read through the ``tracking`` resolver (``${tracking:experiment}``).

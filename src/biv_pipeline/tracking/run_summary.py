@@ -8,8 +8,17 @@ from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.pipeline import Node
 
-from biv_pipeline.catalog.names import NOISY_TRAIN, TRAINING_CONFIG, TRAINING_METRICS
-from biv_pipeline.run_record import FINAL_METRIC, FINAL_RMSE_METRIC
+from biv_pipeline.catalog.names import NOISY_TRAIN, TEST_SPLIT, TRAINING_CONFIG, TRAINING_METRICS
+from biv_pipeline.data.schema import clean_label_column, declares_noise
+from biv_pipeline.run_record import (
+    CLEAN_EST_METRIC,
+    CLEAN_EST_SE_METRIC,
+    FINAL_METRIC,
+    FINAL_PREFIX,
+    FINAL_RMSE_METRIC,
+    NOISY_METRIC,
+    headline_metric,
+)
 from biv_pipeline.tracking.active_run import active_mlflow_run
 from biv_pipeline.tracking.contract import SWEEP_TAG
 
@@ -23,11 +32,13 @@ class RunSummaryHook:
     def __init__(self) -> None:
         self._summary: dict[str, str] = {}
         self._quiet = False
+        self._noisy_test = False  # the test labels are noisy, with declared variances
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], catalog: DataCatalog) -> None:
         """Forget the previous run's summary (one hook object serves every session)."""
         self._summary = {"outputs": f"data/*/<dataset>/*/{run_params['run_id']}/"}
+        self._noisy_test = False
         # a sweep reports each trial in one line of its own
         self._quiet = SWEEP_TAG in (catalog.load("parameters").get("run_tags") or {})
 
@@ -40,36 +51,60 @@ class RunSummaryHook:
 
         attrs, config = inputs[NOISY_TRAIN].attrs, inputs[TRAINING_CONFIG]
         dataset = str(attrs.get("dataset"))
+        test_split = inputs[TEST_SPLIT]
+        clean_known = clean_label_column(test_split) is not None
         self._summary.update(
             dataset=dataset,
             loss=config.loss,
             noisy_train=str(attrs.get(VERSION_ATTR)),
             outputs=self._summary.get("outputs", "").replace("<dataset>", dataset),
+            headline=headline_metric(clean_known),
         )
+        if declares_noise(test_split):
+            self._noisy_test = True
+            self._summary["test_labels"] = TEST_LABELS[clean_known]
         run = active_mlflow_run()
         if run is not None:
             self._summary["mlflow_run"] = f"{run.info.run_name} ({run.info.run_id})"
 
     @hook_impl
     def after_node_run(self, outputs: dict[str, Any]) -> None:
-        """On the metrics node: note the final clean test MSE and raw RMSE."""
+        """On the metrics node: note the final clean test MSE and raw RMSE where the clean test
+        labels are known, and the scores on noisy test labels where they are noisy."""
         metrics = outputs.get(TRAINING_METRICS)
-        if metrics is not None:
-            self._summary["test_mse"] = f"{metrics[FINAL_METRIC][-1]['value']:.4g}"
-            self._summary["test_rmse_raw"] = f"{metrics[FINAL_RMSE_METRIC][-1]['value']:.4g}"
+        if metrics is None:
+            return
+        final = {name: values[-1]["value"] for name, values in metrics.items()}
+        if FINAL_METRIC in final:
+            self._summary["test_mse"] = f"{final[FINAL_METRIC]:.4g}"
+            self._summary["test_rmse_raw"] = f"{final[FINAL_RMSE_METRIC]:.4g}"
+        if self._noisy_test:
+            estimate = final[FINAL_PREFIX + CLEAN_EST_METRIC]
+            se = final[FINAL_PREFIX + CLEAN_EST_SE_METRIC]
+            self._summary["test_mse_clean_est"] = f"{estimate:.4g} ± {se:.2g} (standard error)"
+            self._summary["test_mse_noisy"] = f"{final[FINAL_PREFIX + NOISY_METRIC]:.4g}"
+        self._summary["trained"] = "yes"
 
     @hook_impl
     def after_pipeline_run(self) -> None:
         """Print the block if this run trained a model."""
-        if "test_mse" in self._summary and not self._quiet:
+        if "trained" in self._summary and not self._quiet:
             print(format_summary(self._summary))
 
 
+TEST_LABELS = {  # the test labels, by whether their clean labels are known
+    True: "noisy, with declared variances and clean labels",
+    False: "noisy, with declared variances (no clean labels)",
+}
 SUMMARY_LINES = (
     ("dataset", "dataset"),
     ("loss", "loss"),
+    ("test_labels", "test labels"),
     ("test_mse", "final test MSE (clean labels, normalised units)"),
     ("test_rmse_raw", "final test RMSE (raw label units)"),
+    ("test_mse_clean_est", "final test MSE, estimated from the noisy labels"),
+    ("test_mse_noisy", "final test MSE on the noisy labels"),
+    ("headline", "headline metric"),
     ("noisy_train", "noisy_train version"),
     ("outputs", "files"),
     ("mlflow_run", "MLflow run"),

@@ -75,6 +75,7 @@ class ImageSource:
     workers: int
     max_bad_fraction: float
     key: str
+    named_by_utkface: bool = True  # False: the files of an index that holds their labels
 
     @classmethod
     def scan(
@@ -86,6 +87,17 @@ class ImageSource:
         names = image_files(folder)
         key = cache_key(image_size, folder_fingerprint(folder, names, image_size))
         return cls(folder, tuple(names), image_size, workers, max_bad_fraction, key)
+
+    @classmethod
+    def of_files(
+        cls, folder: Path, files: list[str], image_size: int, workers: int, max_bad_fraction: float
+    ) -> ImageSource:
+        """The ``files`` of ``folder`` (named by an index, not by UTKFace's rule), keyed."""
+        check_image_size(image_size)
+        check_max_bad_fraction(max_bad_fraction)
+        names = sorted(files)
+        key = cache_key(image_size, folder_fingerprint(folder, names, image_size, False))
+        return cls(folder, tuple(names), image_size, workers, max_bad_fraction, key, False)
 
 
 @dataclass(frozen=True)
@@ -99,9 +111,17 @@ class CachedImages:
     channel_sums: np.ndarray | None
 
 
-def folder_fingerprint(folder: Path, names: list[str], image_size: int) -> str:
-    """Hash of the file names, their sizes and mtimes, and the image size: equal means reusable."""
+def folder_fingerprint(
+    folder: Path, names: list[str], image_size: int, named_by_utkface: bool = True
+) -> str:
+    """Hash of the file names, their sizes and mtimes, and the image size: equal means reusable.
+
+    The files of an index get another hash than the same files read by UTKFace's names: their
+    caches hold different tables.
+    """
     digest = hashlib.sha256(str(image_size).encode())
+    if not named_by_utkface:
+        digest.update(b"index\n")
     for name in sorted(names):
         stat = (folder / name).stat()
         digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
@@ -146,7 +166,11 @@ def write_image_cache(
         if not cache.sums.is_file():  # a cache made before the sums were stored beside it
             _save_channel_sums(open_image_cache(cache.images), cache.sums)
         return pd.DataFrame(json.loads(cache.table.read_text())), cache, None
-    table, bad_names = parse_utkface_names(list(source.names))
+    table, bad_names = (
+        parse_utkface_names(list(source.names))
+        if source.named_by_utkface
+        else (pd.DataFrame({"file": list(source.names)}), [])
+    )
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = partial_path(cache.images)
     sizes = decode_folder(

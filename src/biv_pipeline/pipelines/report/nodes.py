@@ -20,9 +20,11 @@ from biv_pipeline.parameters.contract import ReportConfig
 from biv_pipeline.reporting import (
     AXIS_PREFIX,
     CLEAN,
+    METRIC,
     axis_columns,
     numeric_axis,
 )
+from biv_pipeline.run_record import FINAL_METRIC
 
 CLEAN_COLOUR = "0.35"  # grey: the clean-label baseline, drawn behind the methods
 BAND_ALPHA = 0.2  # opacity of a confidence band
@@ -30,6 +32,13 @@ DODGE = 0.6  # share of a setting's slot that the methods' points spread over (n
 LINESTYLES = ("-", "--", ":", "-.")  # one per combination of the other swept axes
 CAPSIZE = 3  # points: width of an error bar's caps
 Y_LABEL = "clean test MSE (normalised units)"
+Y_LABEL_ESTIMATED = "clean test MSE, estimated from noisy labels (normalised units)"
+
+
+def _y_label(table: pd.DataFrame) -> str:
+    """The y label of a figure of ``table`` (results or curves): which score it shows."""
+    estimated = METRIC in table and table[METRIC].ne(FINAL_METRIC).any()
+    return Y_LABEL_ESTIMATED if estimated else Y_LABEL
 
 
 def plot_learning_curves(curves: pd.DataFrame, sweep: str, config: ReportConfig) -> Figure:
@@ -49,7 +58,7 @@ def plot_learning_curves(curves: pd.DataFrame, sweep: str, config: ReportConfig)
             _band(panel, clean["epoch"], clean, label=CLEAN, color=CLEAN_COLOUR, linestyle="--")
         panel.set(title=setting, yscale="log", xlabel="epoch")
         panel.xaxis.set_major_locator(MaxNLocator(integer=True))
-    panels[0].set_ylabel(Y_LABEL)
+    panels[0].set_ylabel(_y_label(curves))
     panels[0].legend()
     figure.suptitle(f"{sweep}: test MSE per epoch, mean and {config.confidence:.0%} CI over seeds")
     return figure
@@ -75,7 +84,7 @@ def plot_final_test_mse(results: pd.DataFrame, sweep: str, config: ReportConfig)
             row.test_mse_ci_low, row.test_mse_ci_high, color=CLEAN_COLOUR, alpha=BAND_ALPHA
         )
         axis.axhline(row.test_mse_mean, color=CLEAN_COLOUR, linestyle="--", label=CLEAN)
-    axis.set(yscale="log", ylabel=Y_LABEL)
+    axis.set(yscale="log", ylabel=_y_label(results))
     axis.set_title(f"{sweep}: final test MSE\nmean and {config.confidence:.0%} CI over seeds")
     axis.legend()
     figure.tight_layout()

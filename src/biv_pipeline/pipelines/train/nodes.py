@@ -21,19 +21,38 @@ from biv_pipeline.data.images.cache import IMAGE_KEY, CachedImages
 from biv_pipeline.data.images.statistics import channel_statistics, subset_channel_statistics
 from biv_pipeline.data.preprocessing import ROW_INDEX, Normalisation
 from biv_pipeline.data.registry import feature_columns
-from biv_pipeline.data.schema import LABEL, NOISY
+from biv_pipeline.data.schema import DECLARED, LABEL, NOISY, clean_label_column, declares_noise
 from biv_pipeline.errors import LineageError
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.parameters.training import TrainingConfig
+from biv_pipeline.run_record import (
+    CLEAN_EST_METRIC,
+    CLEAN_EST_SE_METRIC,
+    FINAL_METRIC,
+    FINAL_PREFIX,
+    FINAL_RMSE_METRIC,
+    HISTORY_METRIC,
+    NOISY_METRIC,
+)
 from biv_pipeline.serving import ServedModel, input_example, serve_raw
-from biv_pipeline.training import RegressionTensors, fit, predict, torch_threads
+from biv_pipeline.training import (
+    EvaluationTensors,
+    RegressionTensors,
+    fit,
+    noisy_test_scores,
+    predict,
+    torch_threads,
+)
 
 SHOWN_ROWS = 5  # rows named in a lineage error
-HISTORY_METRICS = (
+HISTORY_METRICS = (  # logged per epoch where the history has them (test_mse: clean labels known)
     "train_loss",
-    "test_mse",
+    HISTORY_METRIC,
     "test_rmse_raw",
+    NOISY_METRIC,
+    CLEAN_EST_METRIC,
+    CLEAN_EST_SE_METRIC,
     "epsilon_mean",
     "effective_batch_size",
 )
@@ -95,13 +114,27 @@ def check_test_split_matches(noisy_train: pd.DataFrame, test_split: pd.DataFrame
             )
 
 
+def test_tensors(test_split: pd.DataFrame, image_cache: CachedImages | None) -> EvaluationTensors:
+    """The test split's inputs, its labels as they are (noisy with declared variances, or
+    clean), their variances and the clean labels where known (``clean_label_column``)."""
+    labels = _column(test_split, LABEL)
+    noisy = declares_noise(test_split)
+    variance = _column(test_split, DECLARED.variance) if noisy else torch.zeros_like(labels)
+    clean = clean_label_column(test_split)
+    clean_labels = (
+        None if clean is None else labels if clean == LABEL else _column(test_split, clean)
+    )
+    return EvaluationTensors(model_inputs(test_split, image_cache), labels, variance, clean_labels)
+
+
 def train_model(
     noisy_train: pd.DataFrame,
     test_split: pd.DataFrame,
     image_cache: CachedImages | None,
     config: TrainingConfig,
 ) -> tuple[nn.Module, pd.DataFrame]:
-    """Train on (inputs, y_noisy, variance_seen); track the clean test MSE per epoch.
+    """Train on (inputs, y_noisy, variance_seen); score on the test split per epoch (the
+    clean test MSE where the clean labels are known, the scores on the noisy ones).
 
     Image rows are gathered from ``image_cache`` (None for a table).
     """
@@ -111,7 +144,7 @@ def train_model(
         _column(noisy_train, NOISY.y_noisy),
         _column(noisy_train, NOISY.variance_seen),
     )
-    test = RegressionTensors(model_inputs(test_split, image_cache), _column(test_split, LABEL))
+    test = test_tensors(test_split, image_cache)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = _build_network(config, noisy_train, train.x, image_cache)
@@ -128,11 +161,12 @@ def predict_test_set(
     image_cache: CachedImages | None,
     normalisation: dict,
 ) -> pd.DataFrame:
-    """Clean test labels and predictions, in the learner's units and in raw label units."""
+    """Test labels and predictions, in the learner's units and in raw label units; for a table
+    that declares its noise, the labels' declared variances and clean labels (where known)."""
     stats = Normalisation.from_dict(normalisation)
     prediction = predict(model, model_inputs(test_split, image_cache)).numpy().astype(float)
     offset = stats.label_mean if stats.normalized else 0.0
-    return pd.DataFrame(
+    predictions = pd.DataFrame(
         {
             "y": test_split[LABEL],
             "y_pred": prediction,
@@ -140,6 +174,8 @@ def predict_test_set(
             "y_pred_raw": prediction * stats.label_scale + offset,
         }
     )
+    declared = [column for column in DECLARED.names() if column in test_split]
+    return predictions.join(test_split[declared]) if declared else predictions
 
 
 def summarise_metrics(
@@ -147,39 +183,57 @@ def summarise_metrics(
 ) -> dict[str, list[dict[str, float]]]:
     """Per-epoch and final metrics in kedro-mlflow's ``{name: [{step, value}]}`` form.
 
-    test_mse is in normalised label units (as the paper reports); test_rmse_raw in raw units;
-    effective_lr is the learning rate after ``lr_scale``.
+    test_mse (clean test labels, where known) is in normalised label units (as the paper
+    reports), test_rmse_raw in raw units; test_mse_noisy, test_mse_clean_est and its standard
+    error are scored on the test labels as given (``noisy_test_scores``); effective_lr is the
+    learning rate after ``lr_scale``.
     """
     scale = Normalisation.from_dict(normalisation).label_scale
-    history = history.assign(test_rmse_raw=np.sqrt(history["test_mse"]) * scale)
+    if HISTORY_METRIC in history:
+        history = history.assign(test_rmse_raw=np.sqrt(history[HISTORY_METRIC]) * scale)
     metrics = {
         name: [
             {"step": int(step), "value": float(value)}
             for step, value in zip(history["epoch"], history[name], strict=True)
         ]
         for name in HISTORY_METRICS
+        if name in history
     }
-    final_mse = float(((predictions["y_pred"] - predictions["y"]) ** 2).mean())
-    final = {
-        "final_test_mse": final_mse,
-        "final_test_rmse_raw": float(np.sqrt(final_mse) * scale),
-        "mean_effective_batch_size": float(history["effective_batch_size"].mean()),
-        "skipped_batches": float(history["skipped_batches"].sum()),
-        "effective_lr": float(history["lr"].iloc[-1]),
-    }
+    final = {}
+    clean = clean_label_column(predictions)
+    if clean is not None:
+        final_mse = float(((predictions["y_pred"] - predictions[clean]) ** 2).mean())
+        final[FINAL_METRIC] = final_mse
+        final[FINAL_RMSE_METRIC] = float(np.sqrt(final_mse) * scale)
+    variance = predictions.get(DECLARED.variance, pd.Series(0.0, index=predictions.index))
+    scores = noisy_test_scores(predictions["y_pred"], predictions["y"], variance)
+    final.update({FINAL_PREFIX + name: value for name, value in scores.items()})
+    final.update(
+        {
+            "mean_effective_batch_size": float(history["effective_batch_size"].mean()),
+            "skipped_batches": float(history["skipped_batches"].sum()),
+            "effective_lr": float(history["lr"].iloc[-1]),
+        }
+    )
     last_epoch = int(history["epoch"].iloc[-1])
     metrics.update({name: [{"step": last_epoch, "value": v}] for name, v in final.items()})
     return metrics
 
 
 def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure:
-    """Training loss and clean test MSE per epoch (log-y)."""
+    """Training loss and clean test MSE per epoch, and where the test labels are noisy its
+    estimate from them (log-y, linear if an estimate is not positive)."""
     figure, axis = plt.subplots(figsize=(7, 4))
     axis.plot(
         history["epoch"], history["train_loss"], marker="o", label=f"train loss ({config.loss})"
     )
-    axis.plot(history["epoch"], history["test_mse"], marker="o", label="test MSE (clean labels)")
-    axis.set_yscale("log")
+    curves = [(HISTORY_METRIC, "test MSE (clean labels)")] if HISTORY_METRIC in history else []
+    if not history[NOISY_METRIC].equals(history[CLEAN_EST_METRIC]):  # declared variances
+        curves.append((CLEAN_EST_METRIC, "test MSE, estimated from the noisy labels"))
+    for name, label in curves:
+        axis.plot(history["epoch"], history[name], marker="o", label=label)
+    positive = all((history[name] > 0).all() for name, _ in curves)
+    axis.set_yscale("log" if positive else "linear")
     axis.set_xlabel("epoch")
     axis.set_ylabel("normalised label units$^2$")
     axis.set_title(

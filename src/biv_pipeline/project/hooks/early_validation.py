@@ -10,15 +10,18 @@ from kedro.io import DataCatalog
 from kedro.pipeline import Pipeline
 
 from biv_pipeline.catalog.names import SWEEP_RUNS
+from biv_pipeline.data.declared_noise import resolve_source
 from biv_pipeline.data.images import check_image_size
 from biv_pipeline.data.registry import get_dataset, register_datasets
-from biv_pipeline.parameters.contract import check_parameters
+from biv_pipeline.parameters.contract import check_parameters, parse_block
 from biv_pipeline.parameters.resolved_training import make_training_config
 from biv_pipeline.parameters.training import TRAINING_PARAMETERS
 from biv_pipeline.project.hooks.declared_datasets import DATASETS_PARAMETER, raw_parameters
 
 DATASET = "dataset"
 IMAGE_SIZE = "image_size"
+NOISE = "noise"
+NOISE = "noise"
 
 
 def check_run_parameters(parameters: dict[str, Any]) -> None:
@@ -26,7 +29,9 @@ def check_run_parameters(parameters: dict[str, Any]) -> None:
     (every key of every pipeline, as configured and given), as a run checks them at start."""
     check_parameters(parameters)
     declarations = parameters[DATASETS_PARAMETER]
-    get_dataset(parameters[DATASET], declarations)
+    spec = get_dataset(parameters[DATASET], declarations)
+    noise = parse_block(NOISE, parameters[NOISE])
+    resolve_source(noise, spec.declares_noise, parameters[DATASET])
     check_image_size(parameters[IMAGE_SIZE])
     register_datasets(declarations)  # `lr: auto` resolves through the registry
     make_training_config(
@@ -38,9 +43,10 @@ class EarlyValidationHook:
     """Check every parameter a run uses before anything heavy is loaded or written.
 
     The checks that need nothing but the parameters (the whole contract of
-    :mod:`biv_pipeline.parameters.contract`, the dataset's declaration, the training settings
-    with ``auto`` resolved) run when the context is created: before the pipelines, hence
-    torch, are imported, so ``--params loss=bvi`` is named in the time Kedro takes to start.
+    :mod:`biv_pipeline.parameters.contract`, the dataset's declaration, whether it declares
+    the variances ``noise.source`` asks for, the training settings with ``auto`` resolved)
+    run when the context is created: before the pipelines, hence torch, are imported, so
+    ``--params loss=bvi`` is named in the time Kedro takes to start.
     Before the first node (and before kedro-mlflow opens a run, hence ``tryfirst``) the device
     is checked against the hardware and the sweep a report reads is looked up.
     """

@@ -11,17 +11,24 @@ from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
 
 from biv_pipeline.catalog.lineage import INGEST_VERSION, pin, plan_versions
-from biv_pipeline.catalog.names import NOISY_TRAIN, TRAINING_CONFIG
+from biv_pipeline.catalog.names import NOISY_TRAIN, TEST_SPLIT, TRAINING_CONFIG
+from biv_pipeline.data.schema import clean_label_column
 from biv_pipeline.parameters.dotted_keys import flatten
+from biv_pipeline.run_record import headline_metric
 from biv_pipeline.tracking.active_run import active_mlflow_run
-from biv_pipeline.tracking.contract import INGEST_VERSION_TAG, NOISY_TRAIN_VERSION_TAG, USER_TAG
+from biv_pipeline.tracking.contract import (
+    HEADLINE_TAG,
+    INGEST_VERSION_TAG,
+    NOISY_TRAIN_VERSION_TAG,
+    USER_TAG,
+)
 
 logger = logging.getLogger(__name__)
 
 
 class LineageHook:
     """Pin every version a run reads (:mod:`biv_pipeline.catalog.lineage`), and tag the training run
-    with them and with how its labels were made.
+    with them, with how its labels were made and with its headline metric.
 
     Logs ``data.*`` (the provenance stored in the noisy table), ``train.*`` (the training
     settings after ``auto`` was resolved, e.g. ``train.model``, ``train.lr``) and
@@ -69,6 +76,7 @@ class LineageHook:
         tags = {
             NOISY_TRAIN_VERSION_TAG: provenance.pop(VERSION_ATTR),
             INGEST_VERSION_TAG: provenance.get(INGEST_VERSION),
+            HEADLINE_TAG: headline_metric(clean_label_column(inputs[TEST_SPLIT]) is not None),
         }
         user_tag = catalog.load("params:tag")
         if user_tag is not None:
