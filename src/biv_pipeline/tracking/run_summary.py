@@ -33,7 +33,7 @@ class RunSummaryHook:
 
     @hook_impl
     def before_node_run(self, node: Node, inputs: dict[str, Any]) -> None:
-        """On the training node: note the dataset, loss and labels it trains on."""
+        """On the training node: note the dataset, model, loss and labels it trains on."""
         if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs):
             return
         from biv_pipeline.catalog.atomic_io import VERSION_ATTR  # noqa: PLC0415 - loaded by then
@@ -42,6 +42,7 @@ class RunSummaryHook:
         dataset = str(attrs.get("dataset"))
         self._summary.update(
             dataset=dataset,
+            model=config.model,
             loss=config.loss,
             noisy_train=str(attrs.get(VERSION_ATTR)),
             outputs=self._summary.get("outputs", "").replace("<dataset>", dataset),
@@ -67,6 +68,7 @@ class RunSummaryHook:
 
 SUMMARY_LINES = (
     ("dataset", "dataset"),
+    ("model", "model"),
     ("loss", "loss"),
     ("test_mse", "final test MSE (clean labels, normalised units)"),
     ("test_rmse_raw", "final test RMSE (raw label units)"),

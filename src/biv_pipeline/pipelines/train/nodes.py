@@ -17,6 +17,7 @@ from torch import nn
 
 from biv_pipeline.catalog.atomic_io import VERSION_ATTR
 from biv_pipeline.catalog.lineage import INGEST_VERSION
+from biv_pipeline.classical import ClassicalModel, RawRowsModel, fit_classical
 from biv_pipeline.data.images import (
     IMAGE_KEY,
     channel_statistics,
@@ -27,14 +28,15 @@ from biv_pipeline.data.images import (
 from biv_pipeline.data.preprocessing import ROW_INDEX, Normalisation
 from biv_pipeline.data.registry import feature_columns
 from biv_pipeline.data.schema import LABEL, NOISY
-from biv_pipeline.errors import LineageError
+from biv_pipeline.errors import LineageError, ParameterError
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
-from biv_pipeline.parameters.training import TrainingConfig
+from biv_pipeline.parameters.training import CLASSICAL_NAMES, TrainingConfig
 from biv_pipeline.serving import ServedModel, input_example, serve_raw
 from biv_pipeline.training import RegressionTensors, fit, predict, torch_threads
 
 SHOWN_ROWS = 5  # rows named in a lineage error
+EPOCH = "epoch"  # a network's history has one row per epoch; a classical fit's has none
 HISTORY_METRICS = (
     "train_loss",
     "test_mse",
@@ -99,9 +101,15 @@ def check_test_split_matches(noisy_train: pd.DataFrame, test_split: pd.DataFrame
 
 def train_model(
     noisy_train: pd.DataFrame, test_split: pd.DataFrame, config: TrainingConfig
-) -> tuple[nn.Module, pd.DataFrame]:
-    """Train on (inputs, y_noisy, variance_seen); track the clean test MSE per epoch."""
+) -> tuple[nn.Module | ClassicalModel, pd.DataFrame]:
+    """Train on (inputs, y_noisy, variance_seen); track the clean test MSE per epoch.
+
+    A classical model (``linear``, ``gbm``, ``gp``) is fitted once instead; its history is
+    one row: the labels it learned from (``fit_rows``) and the seconds the fit took.
+    """
     check_test_split_matches(noisy_train, test_split)
+    if config.model in CLASSICAL_NAMES:
+        return _fit_classical(noisy_train, config)
     train = RegressionTensors(
         model_inputs(noisy_train),
         _column(noisy_train, NOISY.y_noisy),
@@ -118,12 +126,36 @@ def train_model(
     return model, history
 
 
+def _fit_classical(
+    noisy_train: pd.DataFrame, config: TrainingConfig
+) -> tuple[ClassicalModel, pd.DataFrame]:
+    """``fit_classical`` on the table's features, after the loss's own check of the labels
+    (a cutoff below every variance stops the run as it does a network's)."""
+    if IMAGE_KEY in noisy_train:
+        raise ParameterError(
+            f"model {config.model} takes table features, and dataset "
+            f"{noisy_train.attrs.get('dataset')} is images: use vanilla_cnn or resnet18"
+        )
+    variance = noisy_train[NOISY.variance_seen].to_numpy(np.float64)
+    make_loss(config).check_labels(torch.tensor(variance))
+    features = noisy_train[feature_columns(noisy_train)].to_numpy(np.float64)
+    model = fit_classical(config, features, noisy_train[NOISY.y_noisy].to_numpy(), variance)
+    return model, pd.DataFrame({"fit_rows": [model.fit_rows], "fit_seconds": [model.fit_seconds]})
+
+
+def _predict(model: nn.Module | ClassicalModel, frame: pd.DataFrame) -> np.ndarray:
+    """Predictions (float64) of a network or a classical model for a split's rows."""
+    if isinstance(model, ClassicalModel):
+        return model.predict(frame[feature_columns(frame)].to_numpy(np.float64))
+    return predict(model, model_inputs(frame)).numpy().astype(float)
+
+
 def predict_test_set(
-    model: nn.Module, test_split: pd.DataFrame, normalisation: dict
+    model: nn.Module | ClassicalModel, test_split: pd.DataFrame, normalisation: dict
 ) -> pd.DataFrame:
     """Clean test labels and predictions, in the learner's units and in raw label units."""
     stats = Normalisation.from_dict(normalisation)
-    prediction = predict(model, model_inputs(test_split)).numpy().astype(float)
+    prediction = _predict(model, test_split)
     offset = stats.label_mean if stats.normalized else 0.0
     return pd.DataFrame(
         {
@@ -141,9 +173,12 @@ def summarise_metrics(
     """Per-epoch and final metrics in kedro-mlflow's ``{name: [{step, value}]}`` form.
 
     test_mse is in normalised label units (as the paper reports); test_rmse_raw in raw units;
-    effective_lr is the learning rate after ``lr_scale``.
+    effective_lr is the learning rate after ``lr_scale``. A classical model has no epochs:
+    its final metrics and its fit's (``fit_rows``, ``fit_seconds``) are logged at step 0.
     """
     scale = Normalisation.from_dict(normalisation).label_scale
+    if EPOCH not in history:
+        return _fit_metrics(history, predictions, scale)
     history = history.assign(test_rmse_raw=np.sqrt(history["test_mse"]) * scale)
     metrics = {
         name: [
@@ -165,9 +200,32 @@ def summarise_metrics(
     return metrics
 
 
+def _fit_metrics(
+    history: pd.DataFrame, predictions: pd.DataFrame, scale: float
+) -> dict[str, list[dict[str, float]]]:
+    """The final test metrics of a classical model and its fit's, each at step 0."""
+    final_mse = float(((predictions["y_pred"] - predictions["y"]) ** 2).mean())
+    final = {
+        "final_test_mse": final_mse,
+        "final_test_rmse_raw": float(np.sqrt(final_mse) * scale),
+        **{name: float(value) for name, value in history.iloc[0].items()},
+    }
+    return {name: [{"step": 0, "value": value}] for name, value in final.items()}
+
+
 def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure:
-    """Training loss and clean test MSE per epoch (log-y)."""
+    """Training loss and clean test MSE per epoch (log-y); for a classical model, which has
+    no epochs, a note saying what was fitted."""
     figure, axis = plt.subplots(figsize=(7, 4))
+    if EPOCH not in history:
+        axis.set_axis_off()
+        fit = history.iloc[0]
+        note = (
+            f"{config.model} · {config.loss}: fitted once on {int(fit['fit_rows'])} labels "
+            f"in {fit['fit_seconds']:.3g} s\n(no epochs, so no learning curve)"
+        )
+        axis.text(0.5, 0.5, note, ha="center", va="center")
+        return figure
     axis.plot(
         history["epoch"], history["train_loss"], marker="o", label=f"train loss ({config.loss})"
     )
@@ -183,13 +241,18 @@ def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure
     return figure
 
 
-def package_model(model: nn.Module, test_split: pd.DataFrame, normalisation: dict) -> ServedModel:
+def package_model(
+    model: nn.Module | ClassicalModel, test_split: pd.DataFrame, normalisation: dict
+) -> ServedModel:
     """The model to log: raw rows in, raw label units out, on the CPU, with raw example rows.
 
     Tables get the feature standardisation as a first layer; every model gets the label's
     inverse standardisation as its last (image networks already take raw uint8 images).
+    A classical model gets both around it (``RawRowsModel``).
     """
     stats = Normalisation.from_dict(normalisation)
+    if isinstance(model, ClassicalModel):
+        return ServedModel(RawRowsModel.serving(model, stats), input_example(test_split, stats))
     tabular = IMAGE_KEY not in test_split
     served = serve_raw(copy.deepcopy(model).to("cpu"), stats, tabular)
     return ServedModel(served, input_example(test_split, stats) if tabular else None)
