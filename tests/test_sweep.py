@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.sweeps.plan import expand
+from biv_pipeline.sweeps.plan import expand, refused_methods
 from biv_pipeline.sweeps.runner import run_sweep
 from biv_pipeline.sweeps.spec import SweepSpec, load_spec
 from biv_pipeline.tracking.contract import EXPERIMENT
@@ -65,6 +65,45 @@ def test_trial_keys_are_unique_and_deterministic() -> None:
     keys = [trial.key for group in expand(spec(grid, clean=True)) for trial in group.trials]
     assert len(keys) == len(set(keys)) == 3 * 3 * 2 + 3
     assert keys == [t.key for g in expand(spec(grid, clean=True)) for t in g.trials]
+
+
+def test_model_is_a_method_axis_trained_on_the_same_labels() -> None:
+    grid = {"model": ["vanilla_ann", "gbm"], "loss": ["mse", "iv"], "seed": [0]}
+    (group,) = expand(spec(grid))
+    methods = ["vanilla_ann/mse", "vanilla_ann/iv", "gbm/mse", "gbm/iv"]
+    assert [trial.method for trial in group.trials] == methods
+    assert {trial.setting for trial in group.trials} == {"default"}
+    assert [trial.params["model"] for trial in group.trials] == ["vanilla_ann"] * 2 + ["gbm"] * 2
+    assert group.trials[2].key == "gbm/mse|seed=0|default"
+
+
+def test_a_model_and_loss_a_run_would_refuse_is_not_planned() -> None:
+    grid = {"model": ["vanilla_ann", "linear"], "loss": ["iv", "biv"], "seed": [0]}
+    (group,) = expand(spec(grid))
+    assert [trial.method for trial in group.trials] == [
+        "vanilla_ann/iv",
+        "vanilla_ann/biv",
+        "linear/iv",
+    ]
+    (reason,) = refused_methods(spec(grid)).values()
+    assert list(refused_methods(spec(grid))) == ["linear/biv"]
+    assert reason.startswith("loss biv normalises its weights per batch, and model linear")
+
+
+def test_without_a_model_axis_methods_and_fingerprints_are_as_before() -> None:
+    (group,) = expand(spec({"loss": ["biv"], "seed": [3]}))
+    (trial,) = group.trials
+    assert (trial.method, trial.key) == ("biv", "biv|seed=3|default")
+    seeds = dict.fromkeys(("seed", "noise.seed", "ingest.split_seed"), 3)
+    assert trial.params == {"dataset": "wine", "epochs": 1, "loss": "biv", **seeds}
+    assert trial.fingerprint == "a60832ee91eaef79"
+
+
+def test_a_sweep_file_with_an_unknown_model_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text("grid:\n  loss: [mse]\n  model: [gbm, xgboost]\n")
+    with pytest.raises(ParameterError, match=r"grid.model must use .*gp; got \['xgboost'\]"):
+        load_spec(path)
 
 
 def test_a_sweep_file_without_loss_axis_is_refused(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from biv_pipeline.methods import method_ranks, resolve_method
 from biv_pipeline.parameters.contract import ReportConfig
 from biv_pipeline.run_record import (
     AXIS_PREFIX,
@@ -172,16 +173,15 @@ def order_rows(
     table: pd.DataFrame, settings: list[str], methods: list[str], then: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     """Rows by setting (in ``settings`` order), by method (in ``methods`` order, others after,
-    by name), then by the columns ``then``."""
-    rank = {method: position for position, method in enumerate(methods)}
+    grouped by model, by name; see ``method_ranks``), then by the columns ``then``."""
+    ranks = method_ranks(table["method"].unique(), methods)
     keys = pd.DataFrame(
-        {
-            "setting_rank": table["setting"].map({s: i for i, s in enumerate(settings)}),
-            "method_rank": table["method"].map(lambda method: rank.get(method, len(rank))),
-        }
-    )
+        table["method"].map(ranks).tolist(),
+        index=table.index,
+        columns=["method_rank", "model_name", "loss_rank"],
+    ).assign(setting_rank=table["setting"].map({s: i for i, s in enumerate(settings)}))
     order = pd.concat([keys, table[["method", *then]]], axis=1).sort_values(
-        ["setting_rank", "method_rank", "method", *then]
+        ["setting_rank", "method_rank", "model_name", "loss_rank", "method", *then]
     )
     return table.loc[order.index].reset_index(drop=True)
 
@@ -197,8 +197,9 @@ def results_table(trials: SweepRuns, config: ReportConfig) -> pd.DataFrame:
     runs = mark_done(trials.runs)
     finished = runs[runs[DONE]]
     scores = _renamed(mean_interval(finished, KEYS, FINAL_METRIC, config.confidence), "test_mse")
+    baseline = resolve_method(config.baseline, finished["method"])
     differences = mean_interval(
-        paired_differences(finished, config.baseline, FINAL_METRIC),
+        paired_differences(finished, baseline, FINAL_METRIC),
         KEYS,
         "difference",
         config.confidence,
@@ -255,24 +256,16 @@ def results_markdown(
 ) -> str:
     """The results table as Markdown for the README, with a caption saying what the numbers are
     and which trials failed (those are left out of the statistics)."""
-    level = f"{config.confidence:.0%}"
-    header = [
-        "setting",
-        "method",
-        "seeds",
-        "failed",
-        "missing",
-        f"test MSE ({level} CI)",
-        f"Δ vs {config.baseline} ({level} CI)",
-        "effective batch",
-    ]
+    level, baseline = f"{config.confidence:.0%}", resolve_method(config.baseline, results.method)
+    header = ["setting", "method", "seeds", "failed", "missing", f"test MSE ({level} CI)"]
+    header += [f"Δ vs {baseline} ({level} CI)", "effective batch"]
     rows = [_markdown_row(row, config.digits) for row in results.itertuples()]
     runs = mark_done(trials.runs)
     failed = runs.loc[~runs[DONE], "trial"]
     caption = (
         f"Final clean test MSE (normalised label units) of sweep `{sweep}`: mean over seeds "
-        f"with a Student-t {level} interval. Δ = method - {config.baseline} on the same "
-        f"setting and seed (negative: better than {config.baseline}), with the {level} "
+        f"with a Student-t {level} interval. Δ = method - {baseline} on the same "
+        f"setting and seed (negative: better than {baseline}), with the {level} "
         f"interval of the paired differences. Failed trials (not FINISHED with a final "
         f"metric), left out of the statistics: {len(failed)}"
         f"{''.join(f'; `{trial}`' for trial in failed)}. Missing trials (planned seeds with "
