@@ -366,7 +366,13 @@ PARAMETER_CASES = {
     "zero cutoff": params_case("cutoff=0", "cutoff: input should be greater than 0; got 0"),
     "unknown model": params_case(
         "model=resnet50",
-        "model: input should be 'vanilla_ann', 'vanilla_cnn' or 'resnet18', or 'auto'",
+        "model: input should be 'vanilla_ann', 'vanilla_cnn', 'resnet18', 'linear', 'gbm' or "
+        "'gp', or 'auto'",
+    ),
+    "a classical model with biv": params_case(
+        "model=gbm,loss=biv",
+        "loss biv normalises its weights per batch, and model gbm fits all the labels at once: "
+        "use loss iv with a numeric epsilon (model=gbm,loss=iv,epsilon=0.5)",
     ),
     "unknown device": params_case(
         "device=gpu", "device: must be auto, cpu, cuda or cuda:N; got 'gpu'"

@@ -7,7 +7,7 @@ import torch
 
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.models import MODELS, ImageInput, build_model
-from biv_pipeline.parameters.training import MODEL_NAMES
+from biv_pipeline.parameters.training import NETWORK_NAMES
 
 
 @pytest.mark.parametrize("size", [32, 64, 200])
@@ -41,5 +41,5 @@ def test_unknown_model_lists_the_known_ones() -> None:
         build_model("vgg", (3, 32, 32))
 
 
-def test_the_registry_builds_every_model_the_parameters_name() -> None:
-    assert set(MODELS) == set(MODEL_NAMES)
+def test_the_registry_builds_every_network_the_parameters_name() -> None:
+    assert set(MODELS) == set(NETWORK_NAMES)

@@ -343,3 +343,26 @@ def test_a_sweep_with_clean_test_labels_reports_the_clean_test_mse() -> None:
     table = results_table(sweep(rows), CONFIG)
     assert set(table["metric"]) == {"final_test_mse"}
     assert table.set_index("method").loc["mse", "test_mse_mean"] == 1.0
+
+
+def test_a_sweep_of_models_compares_with_the_networks_mse_by_default() -> None:
+    rows = [run(f"{model}/{loss}", seed, value + seed, setting="default")
+            for model, loss, value in [("vanilla_ann", "mse", 1.0), ("gbm", "iv", 0.5),
+                                       ("vanilla_ann", "iv", 0.7), ("linear", "mse", 0.9)]
+            for seed in (0, 1)]  # fmt: skip
+    rows += [run("clean", seed, 0.4, setting="clean") for seed in (0, 1)]
+    table = results_table(sweep(rows), CONFIG)
+    assert table["method"].tolist() == [
+        "vanilla_ann/mse",
+        "vanilla_ann/iv",
+        "gbm/iv",
+        "linear/mse",
+        "clean",
+    ]
+    differences = table.set_index("method")["paired_diff_mean"]
+    assert differences["gbm/iv"] == pytest.approx(-0.5)
+    assert math.isnan(differences["vanilla_ann/mse"])
+    markdown = results_markdown(table, sweep(rows), "models", CONFIG)
+    assert "| Δ vs vanilla_ann/mse (95% CI) |" in markdown
+    assert "| default | gbm/iv | 2 | 0 | 0 | 1 [" in markdown
+    assert "Δ vs mse" not in markdown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 import subprocess
 from pathlib import Path
@@ -11,12 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from biv_pipeline.data.registry import feature_columns
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.sweeps.plan import expand
+from biv_pipeline.sweeps.plan import expand, refused_methods
 from biv_pipeline.sweeps.runner import run_sweep
 from biv_pipeline.sweeps.spec import SweepSpec, load_spec
 from biv_pipeline.tracking.contract import EXPERIMENT
-from tests.pipelines.conftest import tracking_uri, versioned_file
+from tests.pipelines.conftest import run_kedro, tracking_uri, versioned_file
 from tests.test_cli import ENV, KEDRO
 
 SMOKE = Path(__file__).resolve().parents[1] / "conf/base/sweeps/smoke_wine.yml"
@@ -67,6 +69,45 @@ def test_trial_keys_are_unique_and_deterministic() -> None:
     assert keys == [t.key for g in expand(spec(grid, clean=True)) for t in g.trials]
 
 
+def test_model_is_a_method_axis_trained_on_the_same_labels() -> None:
+    grid = {"model": ["vanilla_ann", "gbm"], "loss": ["mse", "iv"], "seed": [0]}
+    (group,) = expand(spec(grid))
+    methods = ["vanilla_ann/mse", "vanilla_ann/iv", "gbm/mse", "gbm/iv"]
+    assert [trial.method for trial in group.trials] == methods
+    assert {trial.setting for trial in group.trials} == {"default"}
+    assert [trial.params["model"] for trial in group.trials] == ["vanilla_ann"] * 2 + ["gbm"] * 2
+    assert group.trials[2].key == "gbm/mse|seed=0|default"
+
+
+def test_a_model_and_loss_a_run_would_refuse_is_not_planned() -> None:
+    grid = {"model": ["vanilla_ann", "linear"], "loss": ["iv", "biv"], "seed": [0]}
+    (group,) = expand(spec(grid))
+    assert [trial.method for trial in group.trials] == [
+        "vanilla_ann/iv",
+        "vanilla_ann/biv",
+        "linear/iv",
+    ]
+    (reason,) = refused_methods(spec(grid)).values()
+    assert list(refused_methods(spec(grid))) == ["linear/biv"]
+    assert reason.startswith("loss biv normalises its weights per batch, and model linear")
+
+
+def test_without_a_model_axis_methods_and_fingerprints_are_as_before() -> None:
+    (group,) = expand(spec({"loss": ["biv"], "seed": [3]}))
+    (trial,) = group.trials
+    assert (trial.method, trial.key) == ("biv", "biv|seed=3|default")
+    seeds = dict.fromkeys(("seed", "noise.seed", "ingest.split_seed"), 3)
+    assert trial.params == {"dataset": "wine", "epochs": 1, "loss": "biv", **seeds}
+    assert trial.fingerprint == "a60832ee91eaef79"
+
+
+def test_a_sweep_file_with_an_unknown_model_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text("grid:\n  loss: [mse]\n  model: [gbm, xgboost]\n")
+    with pytest.raises(ParameterError, match=r"grid.model must use .*gp; got \['xgboost'\]"):
+        load_spec(path)
+
+
 def test_a_sweep_file_without_loss_axis_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bad.yml"
     path.write_text("grid:\n  seed: [0, 1]\n")
@@ -115,6 +156,52 @@ def test_paired_sweep_scores_each_seed_on_its_own_split_and_resumes(
     rerun = run_sweep(smoke, project, tracking_uri(project), overrides=changed, report=print)
     assert (rerun.skipped, rerun.finished) == (0, 4)
     assert len(sweep_runs(project, "smoke_wine")) == 8
+
+
+def test_a_sweep_of_models_trains_each_on_the_same_labels_and_reports_one_table(
+    project: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grid = {"model": ["vanilla_ann", "gbm"], "loss": ["mse", "iv", "biv"], "seed": [0]}
+    models = SweepSpec("models", {"dataset": "wine", "data_dir": str(shared_data)}, grid)
+    result = run_sweep(models, project, tracking_uri(project), overrides={"epochs": 1})
+    assert (result.finished, result.failed) == (5, [])
+    assert (
+        "not planned: gbm/biv (loss biv normalises its weights per batch" in capsys.readouterr().out
+    )
+    runs = sweep_runs(project, "models").set_index("tags.method")
+    assert set(runs["status"]) == {"FINISHED"}
+    assert runs["tags.noisy_train_version"].nunique() == 1
+    assert runs.loc["gbm/iv", "tags.mlflow.runName"] == "wine-gbm-iv"
+    assert runs.loc["vanilla_ann/iv", "tags.mlflow.runName"] == "wine-iv"
+    assert runs.loc["gbm/iv", "params.train.model"] == "gbm"
+    # the classical run re-scored by a second path: its pickled model on the test split of the
+    # ingest version it names, and its logged model on the raw rows of that split (bit for bit:
+    # it standardises them as the ingest did, so no tree threshold is crossed by rounding)
+    gbm = runs.loc["gbm/iv"]
+
+    def saved(layer: str, name: str, version: str) -> Path:
+        return versioned_file(project, layer, "wine", name, version)
+
+    model = pickle.loads(saved("06_models", "trained_model.pkl", gbm["tags.run_id"]).read_bytes())
+    test = pd.read_parquet(saved("03_primary", "test.parquet", gbm["tags.ingest_version"]))
+    features = test[feature_columns(test)]
+    rescored = np.mean((model.predict(features.to_numpy(np.float64)) - test["y"]) ** 2)
+    assert gbm["metrics.final_test_mse"] == pytest.approx(rescored, rel=1e-12)
+    logged = mlflow.search_logged_models(filter_string=f"source_run_id = '{gbm['run_id']}'")
+    raw = expected_test_rows(shared_data, 0).drop(columns="quality")  # the CSV's own values
+    served = mlflow.pyfunc.load_model(f"models:/{logged['model_id'].iloc[0]}").predict(raw)
+    predictions = pd.read_parquet(
+        saved("07_model_output", "test_predictions.parquet", gbm["tags.run_id"])
+    )
+    np.testing.assert_allclose(served, predictions["y_pred_raw"], rtol=1e-12)
+    run_kedro(project, ["report"], sweep="models")
+    report = project / "data/08_reporting/sweeps/models"
+    table = pd.read_csv(report / "results.csv")
+    assert table["method"].tolist() == [
+        "vanilla_ann/mse", "vanilla_ann/iv", "vanilla_ann/biv", "gbm/mse", "gbm/iv"
+    ]  # fmt: skip
+    assert table["pairs"].tolist() == [0, 1, 1, 1, 1]  # each paired with vanilla_ann/mse
+    assert "| Δ vs vanilla_ann/mse (95% CI) |" in (report / "results.md").read_text()
 
 
 def test_a_bad_data_axis_value_fails_only_its_trials(project: Path, shared_data: Path) -> None:

@@ -210,7 +210,18 @@ def test_asking_for_cuda_without_it_says_so() -> None:
         ({"lr": 0}, "lr: input should be greater than 0; got 0"),
         (
             {"model": "resnet50"},
-            "model: input should be 'vanilla_ann', 'vanilla_cnn' or 'resnet18'",
+            "model: input should be 'vanilla_ann', 'vanilla_cnn', 'resnet18', 'linear', 'gbm' "
+            "or 'gp'; got 'resnet50'",
+        ),
+        (
+            {"model": "gbm", "loss": "biv"},
+            "loss biv normalises its weights per batch, and model gbm fits all the labels at "
+            "once: use loss iv with a numeric epsilon (model=gbm,loss=iv,epsilon=0.5)",
+        ),
+        (
+            {"model": "gp", "loss": "iv", "epsilon": "auto"},
+            "epsilon: auto is chosen per batch, and model gp fits all the labels at once: use "
+            "loss iv with a numeric epsilon (model=gp,loss=iv,epsilon=0.5)",
         ),
         ({"epsilon": "tiny"}, "epsilon: input should be a valid number, or 'auto'; got 'tiny'"),
         ({"optimizer": "rmsprop"}, "optimizer: input should be 'adam' or 'sgd'; got 'rmsprop'"),

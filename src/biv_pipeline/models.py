@@ -1,4 +1,7 @@
-"""Regression networks, by name. Every model maps a batch to predictions of shape (B,)."""
+"""Regression networks, by name. Every model maps a batch to predictions of shape (B,).
+
+The classical models (``linear``, ``gbm``, ``gp``) are in :mod:`biv_pipeline.classical`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from biv_pipeline.parameters.training import MODEL_NAMES, check_model_name, check_registry
+from biv_pipeline.parameters.training import NETWORK_NAMES, check_network_name, check_registry
 
 VANILLA_ANN_WIDTHS: tuple[int, ...] = (100, 50, 20, 10)
 VANILLA_CNN_CHANNELS: tuple[int, ...] = (10, 20, 32, 64, 128, 256)
@@ -107,10 +110,10 @@ MODELS: dict[str, ModelBuilder] = {
     "vanilla_cnn": VanillaCNN,
     "resnet18": ResNet18,
 }
-check_registry("model", MODELS, MODEL_NAMES)
+check_registry("network", MODELS, NETWORK_NAMES)
 
 
 def build_model(name: str, input_shape: tuple[int, ...]) -> nn.Module:
-    """Instantiate model ``name`` for inputs of ``input_shape`` (one sample, no batch axis)."""
-    check_model_name(name)
+    """Instantiate network ``name`` for inputs of ``input_shape`` (one sample, no batch axis)."""
+    check_network_name(name)
     return MODELS[name](input_shape)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from biv_pipeline.markdown import markdown_row, markdown_table
+from biv_pipeline.methods import method_ranks, resolve_method
 from biv_pipeline.parameters.contract import ReportConfig
 from biv_pipeline.run_record import (
     AXIS_PREFIX,
@@ -192,16 +193,15 @@ def order_rows(
     table: pd.DataFrame, settings: list[str], methods: list[str], then: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     """Rows by setting (in ``settings`` order), by method (in ``methods`` order, others after,
-    by name), then by the columns ``then``."""
-    rank = {method: position for position, method in enumerate(methods)}
+    grouped by model, by name; see ``method_ranks``), then by the columns ``then``."""
+    ranks = method_ranks(table["method"].unique(), methods)
     keys = pd.DataFrame(
-        {
-            "setting_rank": table["setting"].map({s: i for i, s in enumerate(settings)}),
-            "method_rank": table["method"].map(lambda method: rank.get(method, len(rank))),
-        }
-    )
+        table["method"].map(ranks).tolist(),
+        index=table.index,
+        columns=["method_rank", "model_name", "loss_rank"],
+    ).assign(setting_rank=table["setting"].map({s: i for i, s in enumerate(settings)}))
     order = pd.concat([keys, table[["method", *then]]], axis=1).sort_values(
-        ["setting_rank", "method_rank", "method", *then]
+        ["setting_rank", "method_rank", "model_name", "loss_rank", "method", *then]
     )
     return table.loc[order.index].reset_index(drop=True)
 
@@ -218,8 +218,9 @@ def results_table(trials: SweepRuns, config: ReportConfig) -> pd.DataFrame:
     finished = runs[runs[DONE]]
     metric = score_metric(runs)
     scores = _renamed(mean_interval(finished, KEYS, metric, config.confidence), "test_mse")
+    baseline = resolve_method(config.baseline, finished["method"])
     differences = mean_interval(
-        paired_differences(finished, config.baseline, metric),
+        paired_differences(finished, baseline, metric),
         KEYS,
         "difference",
         config.confidence,
@@ -263,7 +264,7 @@ def results_markdown(
 ) -> str:
     """The results table as Markdown for the README, with a caption saying what the numbers are
     and which trials failed (those are left out of the statistics)."""
-    level = f"{config.confidence:.0%}"
+    level, baseline = f"{config.confidence:.0%}", resolve_method(config.baseline, results.method)
     metric = results[METRIC].iloc[0] if len(results) else FINAL_METRIC
     header = [
         "setting",
@@ -272,7 +273,7 @@ def results_markdown(
         "failed",
         "missing",
         f"{SCORE_NAMES[metric]} ({level} CI)",
-        f"Δ vs {config.baseline} ({level} CI)",
+        f"Δ vs {baseline} ({level} CI)",
         "effective batch",
     ]
     rows = [markdown_row(row, config.digits) for row in results.itertuples()]
@@ -281,8 +282,8 @@ def results_markdown(
     caption = (
         f"Final clean test MSE{ESTIMATED if metric != FINAL_METRIC else ''} (normalised label "
         f"units) of sweep `{sweep}`: mean over seeds "
-        f"with a Student-t {level} interval. Δ = method - {config.baseline} on the same "
-        f"setting and seed (negative: better than {config.baseline}), with the {level} "
+        f"with a Student-t {level} interval. Δ = method - {baseline} on the same "
+        f"setting and seed (negative: better than {baseline}), with the {level} "
         f"interval of the paired differences. Failed trials (not FINISHED with a final "
         f"metric), left out of the statistics: {len(failed)}"
         f"{''.join(f'; `{trial}`' for trial in failed)}. Missing trials (planned seeds with "

@@ -8,6 +8,7 @@ normalisation), so ``mlflow.pyfunc.load_model(uri).predict(raw_rows)`` is in lab
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,9 @@ import torch
 from torch import nn
 
 from biv_pipeline.data.preprocessing import Normalisation
+
+if TYPE_CHECKING:
+    from biv_pipeline.classical import RawRowsModel
 
 INPUT_EXAMPLE_ROWS = 5
 
@@ -47,9 +51,10 @@ class LabelOutput(nn.Module):
 
 @dataclass(frozen=True)
 class ServedModel:
-    """A network for raw inputs and a few raw input rows (None for images) to log with it."""
+    """A network (or a classical model, :class:`biv_pipeline.classical.RawRowsModel`) for raw
+    inputs and a few raw input rows (None for images) to log with it."""
 
-    model: nn.Module
+    model: nn.Module | RawRowsModel
     input_example: pd.DataFrame | None
 
 

@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 
 from biv_pipeline.errors import MissingDataError, ParameterError
 from biv_pipeline.parameters.contract import ReportConfig
-from biv_pipeline.pipelines.report.nodes import plot_final_test_mse
+from biv_pipeline.pipelines.report.nodes import plot_final_test_mse, plot_learning_curves
 from biv_pipeline.reporting import SweepRuns, parse_tag, results_table
 from biv_pipeline.sweeps.runs_dataset import SweepRunsDataset
 from biv_pipeline.tracking.contract import EXPERIMENT
@@ -241,3 +241,16 @@ def test_final_mse_draws_one_line_per_value_of_the_other_axes() -> None:
         "mse (epsilon=auto)",
         "biv (epsilon=auto)",
     ]
+
+
+def test_learning_curves_draw_a_method_fitted_once_as_its_final_level() -> None:
+    results = results_of({"default": {}})
+    curves = pd.DataFrame(
+        {"setting": "default", "method": "mse", "epoch": [1, 2], "n": 2}
+        | {"mean": [1.0, 0.9], "ci_low": [0.8, 0.7], "ci_high": [1.2, 1.1]}
+    )
+    figure = plot_learning_curves(curves, SWEEP, ReportConfig(), results)
+    assert legend_labels(figure) == ["mse", "biv (fitted once)"]
+    no_curves = plot_learning_curves(curves.iloc[0:0], SWEEP, ReportConfig(), results)
+    assert legend_labels(no_curves) == ["mse (fitted once)", "biv (fitted once)"]
+    assert [axis.get_title() for axis in no_curves.axes] == ["default"]

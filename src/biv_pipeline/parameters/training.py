@@ -28,10 +28,12 @@ from biv_pipeline.parameters.types import (
 )
 
 # The names a run accepts, written once here, torch-free (a bad name is refused before torch
-# loads); the torch registries, losses.LOSS_CLASSES and models.MODELS, are checked against
-# them when imported (``check_registry``).
+# loads); the registries, losses.LOSS_CLASSES, models.MODELS and classical.ESTIMATORS, are
+# checked against them when imported (``check_registry``).
 LossName = Literal["mse", "iv", "biv", "cutoff"]
-ModelName = Literal["vanilla_ann", "vanilla_cnn", "resnet18"]
+NetworkName = Literal["vanilla_ann", "vanilla_cnn", "resnet18"]  # trained in batches (torch)
+ClassicalName = Literal["linear", "gbm", "gp"]  # fitted once on all their labels (scikit-learn)
+ModelName = Literal[NetworkName, ClassicalName]
 Epsilon = or_auto(NonNegativeReal)
 DEVICE_NAME = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
@@ -46,6 +48,8 @@ DeviceName = Annotated[str, Field(strict=True), AfterValidator(_device_name)]
 Momentum = Annotated[float, Field(strict=True, ge=0, lt=1)]
 LOSSES: tuple[str, ...] = get_args(LossName)
 MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
+NETWORK_NAMES: tuple[str, ...] = get_args(NetworkName)
+CLASSICAL_NAMES: tuple[str, ...] = get_args(ClassicalName)
 
 
 def _checker(name: str, kind: Any) -> Any:
@@ -67,6 +71,7 @@ check_epsilon = _checker("epsilon", Epsilon)
 check_ess_ratio = _checker("ess_ratio", OpenFraction)
 check_cutoff = _checker("cutoff", PositiveReal)
 check_model_name = _checker("model", ModelName)
+check_network_name = _checker("model", NetworkName)
 check_device_name = _checker("device", DeviceName)
 
 
@@ -83,9 +88,32 @@ def check_no_zero_variance(loss: str, zero_rows: list[int], shown: int = 5) -> N
         )
 
 
+def batchless_refusal(model: str, loss: str, epsilon: float | str) -> str | None:
+    """Why ``model`` cannot train with ``loss`` and ``epsilon``, in one line, or None if it can.
+
+    A classical model fits all its labels at once: BIV's per-batch normalisation and the
+    per-batch ``epsilon: auto`` have no batch to work on, and IV with a numeric epsilon is
+    what they would mean over the whole training set.
+    """
+    if model not in CLASSICAL_NAMES:
+        return None
+    if loss == "biv":
+        return (
+            f"loss biv normalises its weights per batch, and model {model} fits all the labels "
+            f"at once: use loss iv with a numeric epsilon (model={model},loss=iv,epsilon=0.5)"
+        )
+    if loss == "iv" and epsilon == AUTO:
+        return (
+            f"epsilon: auto is chosen per batch, and model {model} fits all the labels at once: "
+            f"use loss iv with a numeric epsilon (model={model},loss=iv,epsilon=0.5)"
+        )
+    return None
+
+
 def check_registry(kind: str, registry: Iterable[str], names: tuple[str, ...]) -> None:
-    """Raise at import unless a torch registry defines exactly the ``kind`` names a run
-    accepts (``LOSSES``, ``MODEL_NAMES``): a name added to one and not the other."""
+    """Raise at import unless a registry defines exactly the ``kind`` names a run accepts
+    (``LOSSES``, ``NETWORK_NAMES``, ``CLASSICAL_NAMES``): a name added to one and not the
+    other."""
     if set(registry) != set(names):
         raise RuntimeError(
             f"the {kind} registry defines {sorted(registry)} but the parameters accept "
@@ -115,6 +143,7 @@ class TrainingConfig:
     momentum: Momentum = 0.0
     lr_scale: Literal["none", "mean_weight"] = "none"
     threads: Count = 1
+    gp_max_rows: Count = 2000
 
     def __post_init__(self) -> None:
         if self.momentum and self.optimizer != "sgd":
@@ -129,6 +158,9 @@ class TrainingConfig:
                 "lr_scale: mean_weight needs a numeric epsilon with loss iv (the weights "
                 "1/(variance + epsilon) of every label); got epsilon: auto"
             )
+        refusal = batchless_refusal(self.model, self.loss, self.epsilon)
+        if refusal:
+            raise ParameterError(refusal)
 
 
 # The top-level parameters as a user gives them: model, lr and threads may be `auto`.

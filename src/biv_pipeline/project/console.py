@@ -40,8 +40,9 @@ NOTHING_RAN = "No nodes ran."
 # Kedro routes warnings through this logger; MLflow shows its type-hint warning with its own
 # filter ("once"), so it is dropped here as well
 WARNINGS_LOGGER = "py.warnings"
-# MLflow logs a caution about pickled models on every pytorch model it saves
-QUIET_THIRD_PARTY_LOGGERS = ("mlflow.pytorch",)
+# MLflow logs a caution about pickled models on every pytorch (and sklearn: the classical
+# models) model it saves
+QUIET_THIRD_PARTY_LOGGERS = ("mlflow.pytorch", "mlflow.sklearn")
 
 
 class DropThirdPartyWarnings(logging.Filter):

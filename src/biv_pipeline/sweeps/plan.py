@@ -2,6 +2,9 @@
 
 A ``seed`` value seeds the split, the noise and the training. Axes of the data (``noise.*``,
 ``ingest.*``, the dataset) make new data groups; every other axis reuses the group's labels.
+``loss`` and ``model`` make the methods (:mod:`biv_pipeline.methods`), every other axis the
+settings. A model and loss that a run would refuse (``biv`` for a classical model, which has
+no batches) is not planned: :func:`refused_methods` says which and why.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from biv_pipeline.methods import method_name
+from biv_pipeline.parameters.training import TrainingConfig, batchless_refusal
 from biv_pipeline.run_record import (
     AXIS_PREFIX,
     CLEAN,
@@ -27,6 +32,7 @@ from biv_pipeline.tracking.contract import FINGERPRINT_TAG, SWEEP_TAG
 DEFAULT_SETTING = "default"
 DATA_AXES_PREFIXES = ("noise.", "ingest.")
 DATA_AXES = ("dataset", "data_dir", "image_size", "seed")
+NOT_SETTINGS = ("loss", "model", "seed")  # the methods' axes and the seeds
 SEED_KEYS = ("seed", "noise.seed", "ingest.split_seed")
 FINGERPRINT_LENGTH = 16  # hex digits of the parameters' SHA-256 kept in the tag
 
@@ -101,9 +107,37 @@ def planned_seeds(spec: SweepSpec) -> list[int]:
     return list(spec.grid.get("seed", [spec.base.get("seed", 0)]))
 
 
+def _methods(spec: SweepSpec) -> list[dict[str, Any]]:
+    """The (model and) loss values of each method: the grid's ``model`` x ``loss``."""
+    models = {"model": spec.grid["model"]} if "model" in spec.grid else {}
+    return list(_combinations({**models, "loss": spec.grid["loss"]}))
+
+
+def _refusal(params: dict[str, Any]) -> str | None:
+    """Why a run with these parameters would refuse its model and loss (None: it would not)."""
+    epsilon = params.get("epsilon", TrainingConfig.__pydantic_fields__["epsilon"].default)
+    return batchless_refusal(str(params.get("model")), params["loss"], epsilon)
+
+
+def refused_methods(spec: SweepSpec) -> dict[str, str]:
+    """The methods of the grid left out of the plan, each with the reason a run would give."""
+    refused = {}
+    for setting in _combinations({k: v for k, v in spec.grid.items() if k not in NOT_SETTINGS}):
+        for values in _methods(spec):
+            params = {**spec.base, **setting, **values}
+            reason = _refusal(params)
+            if reason:
+                refused[_method(spec, params)] = reason
+    return refused
+
+
+def _method(spec: SweepSpec, params: dict[str, Any]) -> str:
+    return method_name(params.get("model"), params["loss"], "model" in spec.grid)
+
+
 def expand(spec: SweepSpec) -> list[DataGroup]:
     """All data groups and their trials, in a deterministic order."""
-    setting_axes = {k: v for k, v in spec.grid.items() if k not in ("loss", "seed")}
+    setting_axes = {k: v for k, v in spec.grid.items() if k not in NOT_SETTINGS}
     groups: dict[str, DataGroup] = {}
     for seed in planned_seeds(spec):
         for setting in _combinations(setting_axes):
@@ -113,10 +147,13 @@ def expand(spec: SweepSpec) -> list[DataGroup]:
                 group_key,
                 DataGroup(group_key, _with_seed({**spec.base, **data_axes}, seed)),
             )
-            for loss in spec.grid["loss"]:
-                params = _with_seed({**spec.base, **setting, "loss": loss}, seed)
-                key = f"{loss}|seed={seed}|{_key(setting)}"
-                group.trials.append(Trial(key, loss, seed, _key(setting), setting, params))
+            for values in _methods(spec):
+                params = _with_seed({**spec.base, **setting, **values}, seed)
+                if _refusal(params):
+                    continue
+                method = _method(spec, params)
+                key = f"{method}|seed={seed}|{_key(setting)}"
+                group.trials.append(Trial(key, method, seed, _key(setting), setting, params))
         if spec.clean_baseline:
             clean = _with_seed({**spec.base, "noise.enabled": False}, seed)
             key = f"{CLEAN}|seed={seed}"

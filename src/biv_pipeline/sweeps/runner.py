@@ -25,7 +25,7 @@ from biv_pipeline.sweeps.bookkeeping import (
 )
 from biv_pipeline.sweeps.console import SKIPPED, summary_table, sweep_log_path, trial_logs_to
 from biv_pipeline.sweeps.executors import EXECUTORS, TrialJob
-from biv_pipeline.sweeps.plan import DataGroup, Trial, expand, planned_seeds
+from biv_pipeline.sweeps.plan import DataGroup, Trial, expand, planned_seeds, refused_methods
 from biv_pipeline.sweeps.sessions import noisy_label_versions, run_session
 from biv_pipeline.sweeps.spec import SweepSpec
 
@@ -116,6 +116,8 @@ def run_sweep(
     progress = Progress(total=sum(len(group.trials) for group in groups))
     log = sweep_log_path(project, spec.name)
     report(f"sweep {spec.name}: {progress.total} trials; the runs' logs go to {log}")
+    for method, reason in refused_methods(spec).items():
+        report(f"not planned: {method} ({reason})")
     jobs: list[TrialJob] = []
     with trial_logs_to(log):
         for group in groups:

@@ -11,7 +11,7 @@ import yaml
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.parameters.contract import check_dotted_key
 from biv_pipeline.parameters.dotted_keys import flatten
-from biv_pipeline.parameters.training import LOSSES
+from biv_pipeline.parameters.training import LOSSES, MODEL_NAMES
 
 SPEC_KEYS = ("name", "base", "grid", "clean_baseline", "description")
 
@@ -68,6 +68,11 @@ def load_spec(path: Path) -> SweepSpec:
     bad_losses = [loss for loss in grid["loss"] if loss not in LOSSES]
     if bad_losses:
         raise ParameterError(f"{path}: grid.loss must use {', '.join(LOSSES)}; got {bad_losses}")
+    bad_models = [model for model in grid.get("model", []) if model not in MODEL_NAMES]
+    if bad_models:
+        raise ParameterError(
+            f"{path}: grid.model must use {', '.join(MODEL_NAMES)}; got {bad_models}"
+        )
     return SweepSpec(
         name=str(raw.get("name") or path.stem),
         base=flatten(raw.get("base") or {}),

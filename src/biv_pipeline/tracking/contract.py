@@ -7,6 +7,8 @@ Plain constants (no MLflow import).
 
 from __future__ import annotations
 
+from biv_pipeline.parameters.training import CLASSICAL_NAMES
+
 EXPERIMENT = "biv-pipeline"
 DEFAULT_DATABASE = "mlflow.db"  # at the project root
 DEFAULT_TRACKING_URI = f"sqlite:///{DEFAULT_DATABASE}"
@@ -49,6 +51,9 @@ def yaml_setting(name: str) -> str:
         ) from None
 
 
-def training_run_name(dataset: str, loss: str) -> str:
-    """The MLflow run name of a training run: ``<dataset>-<loss>``, e.g. ``wine-biv``."""
+def training_run_name(dataset: str, loss: str, model: str | None = None) -> str:
+    """The MLflow run name of a training run: ``<dataset>-<loss>`` for a network, e.g.
+    ``wine-biv``; ``<dataset>-<model>-<loss>`` for a classical model, e.g. ``wine-gbm-iv``."""
+    if model in CLASSICAL_NAMES:
+        return f"{dataset}-{model}-{loss}"
     return f"{dataset}-{loss}"

@@ -5,7 +5,8 @@ registers :class:`TrackingHook` instead, which hands every event to kedro-mlflow
 ``MlflowHook`` (imported at the first event, so ``kedro --help`` loads no MLflow) with three
 differences:
 
-- a run that trains is named ``<dataset>-<loss>`` when it opens (the console line and the UI
+- a run that trains is named ``<dataset>-<loss>`` (a classical model's
+  ``<dataset>-<model>-<loss>``) when it opens (the console line and the UI
   agree), and its parameters are the ones
   :class:`biv_pipeline.project.hooks.lineage.LineageHook` logs
   (``train.*``, ``data.*``, ``runtime.*``): kedro-mlflow's copy of the node inputs
@@ -151,7 +152,9 @@ class TrackingHook:
         configured_name = run_options.name
         if self._trains and configured_name is None:
             parameters = catalog.load(ALL_PARAMETERS)
-            run_options.name = training_run_name(parameters["dataset"], parameters["loss"])
+            run_options.name = training_run_name(
+                parameters["dataset"], parameters["loss"], parameters.get("model")
+            )
         try:
             with locked_database_as_tracking_error(self._tracking_uri):
                 hook.before_pipeline_run(clean_run_params(run_params), pipeline, catalog)

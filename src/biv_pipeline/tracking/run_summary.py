@@ -44,7 +44,7 @@ class RunSummaryHook:
 
     @hook_impl
     def before_node_run(self, node: Node, inputs: dict[str, Any]) -> None:
-        """On the training node: note the dataset, loss and labels it trains on."""
+        """On the training node: note the dataset, model, loss and labels it trains on."""
         if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs):
             return
         from biv_pipeline.catalog.atomic_io import VERSION_ATTR  # noqa: PLC0415 - loaded by then
@@ -55,6 +55,7 @@ class RunSummaryHook:
         clean_known = clean_label_column(test_split) is not None
         self._summary.update(
             dataset=dataset,
+            model=config.model,
             loss=config.loss,
             noisy_train=str(attrs.get(VERSION_ATTR)),
             outputs=self._summary.get("outputs", "").replace("<dataset>", dataset),
@@ -98,6 +99,7 @@ TEST_LABELS = {  # the test labels, by whether their clean labels are known
 }
 SUMMARY_LINES = (
     ("dataset", "dataset"),
+    ("model", "model"),
     ("loss", "loss"),
     ("test_labels", "test labels"),
     ("test_mse", "final test MSE (clean labels, normalised units)"),

@@ -28,6 +28,7 @@ from biv_pipeline.run_record import FINAL_METRIC
 
 CLEAN_COLOUR = "0.35"  # grey: the clean-label baseline, drawn behind the methods
 BAND_ALPHA = 0.2  # opacity of a confidence band
+LEVEL_ALPHA = 0.1  # opacity of the band of a method without curves, drawn across the panel
 DODGE = 0.6  # share of a setting's slot that the methods' points spread over (no numeric axis)
 LINESTYLES = ("-", "--", ":", "-.")  # one per combination of the other swept axes
 CAPSIZE = 3  # points: width of an error bar's caps
@@ -41,25 +42,34 @@ def _y_label(table: pd.DataFrame) -> str:
     return Y_LABEL_ESTIMATED if estimated else Y_LABEL
 
 
-def plot_learning_curves(curves: pd.DataFrame, sweep: str, config: ReportConfig) -> Figure:
+def plot_learning_curves(
+    curves: pd.DataFrame, sweep: str, config: ReportConfig, results: pd.DataFrame | None = None
+) -> Figure:
     """Clean test MSE per epoch, one panel per setting and one line per method (log-y).
 
     Each line is the mean over seeds with its confidence band; the clean baseline is drawn,
-    dashed, in every panel.
+    dashed, in every panel. A method without per-epoch curves (a classical model, fitted
+    once) is drawn from ``results``, when given, as its final test MSE: a dotted level line
+    with its band.
     """
-    settings = [s for s in curves["setting"].unique() if s != CLEAN] or [CLEAN]
+    levels = _without_curves(curves, results)
+    every_setting = dict.fromkeys([*curves["setting"], *levels["setting"]])
+    settings = [s for s in every_setting if s != CLEAN] or [CLEAN]
     figure, panels = _panels(len(settings), config)
-    colours = _colours(curves["method"], config)
+    colours = _colours(pd.concat([curves["method"], levels["method"]]), config)
     clean = curves[curves["setting"].eq(CLEAN)]
     for panel, setting in zip(panels, settings, strict=True):
         for method, curve in curves[curves["setting"].eq(setting)].groupby("method", sort=False):
             _band(panel, curve["epoch"], curve, label=method, color=colours[method])
+        for row in levels[levels["setting"].eq(setting)].itertuples():
+            _level(panel, row, label=f"{row.method} (fitted once)", color=colours[row.method])
         if setting != CLEAN and not clean.empty:
             _band(panel, clean["epoch"], clean, label=CLEAN, color=CLEAN_COLOUR, linestyle="--")
         panel.set(title=setting, yscale="log", xlabel="epoch")
         panel.xaxis.set_major_locator(MaxNLocator(integer=True))
     panels[0].set_ylabel(_y_label(curves))
-    panels[0].legend()
+    if panels[0].get_legend_handles_labels()[0]:
+        panels[0].legend()
     figure.suptitle(f"{sweep}: test MSE per epoch, mean and {config.confidence:.0%} CI over seeds")
     return figure
 
@@ -119,6 +129,26 @@ def _band(axis: Axes, x: pd.Series, summary: pd.DataFrame, **style: str) -> None
     axis.fill_between(
         x, summary["ci_low"], summary["ci_high"], color=style["color"], alpha=BAND_ALPHA
     )
+
+
+def _without_curves(curves: pd.DataFrame, results: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows of ``results`` (methods other than clean, with a finished seed) that have no
+    per-epoch curve in ``curves``."""
+    if results is None:
+        return pd.DataFrame(columns=["setting", "method"])
+    drawn = set(zip(curves["setting"], curves["method"], strict=True))
+    pairs = zip(results["setting"], results["method"], strict=True)
+    no_curve = pd.Series([pair not in drawn for pair in pairs], index=results.index, dtype=bool)
+    return results[no_curve & ~results["method"].eq(CLEAN) & results["seeds"].gt(0)]
+
+
+def _level(axis: Axes, row: tuple, **style: str) -> None:
+    """A method's final test MSE over seeds as a dotted level line with its interval."""
+    axis.axhline(row.test_mse_mean, linestyle=":", **style)
+    if not pd.isna(row.test_mse_ci_low):
+        axis.axhspan(
+            row.test_mse_ci_low, row.test_mse_ci_high, color=style["color"], alpha=LEVEL_ALPHA
+        )
 
 
 def _error_bars(axis: Axes, x: np.ndarray | pd.Series, rows: pd.DataFrame, **style: str) -> None:

@@ -42,7 +42,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 plot_learning_curves,
-                inputs=["sweep_learning_curves", "params:sweep", "params:report"],
+                inputs={
+                    "curves": "sweep_learning_curves",
+                    "sweep": "params:sweep",
+                    "config": "params:report",
+                    "results": "sweep_results",
+                },
                 outputs="sweep_learning_curves_plot",
                 name="plot_learning_curves",
             ),

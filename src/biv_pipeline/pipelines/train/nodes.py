@@ -17,6 +17,7 @@ from torch import nn
 
 from biv_pipeline.catalog.atomic_io import VERSION_ATTR
 from biv_pipeline.catalog.lineage import INGEST_VERSION
+from biv_pipeline.classical import ClassicalModel, RawRowsModel, fit_classical_on_table
 from biv_pipeline.data.images.cache import IMAGE_KEY, CachedImages
 from biv_pipeline.data.images.statistics import channel_statistics, subset_channel_statistics
 from biv_pipeline.data.preprocessing import ROW_INDEX, Normalisation
@@ -25,7 +26,7 @@ from biv_pipeline.data.schema import DECLARED, LABEL, NOISY, clean_label_column,
 from biv_pipeline.errors import LineageError
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
-from biv_pipeline.parameters.training import TrainingConfig
+from biv_pipeline.parameters.training import CLASSICAL_NAMES, TrainingConfig
 from biv_pipeline.run_record import (
     CLEAN_EST_METRIC,
     CLEAN_EST_SE_METRIC,
@@ -46,6 +47,7 @@ from biv_pipeline.training import (
 )
 
 SHOWN_ROWS = 5  # rows named in a lineage error
+EPOCH = "epoch"  # a network's history has one row per epoch; a classical fit's has none
 HISTORY_METRICS = (  # logged per epoch where the history has them (test_mse: clean labels known)
     "train_loss",
     HISTORY_METRIC,
@@ -132,13 +134,22 @@ def train_model(
     test_split: pd.DataFrame,
     image_cache: CachedImages | None,
     config: TrainingConfig,
-) -> tuple[nn.Module, pd.DataFrame]:
+) -> tuple[nn.Module | ClassicalModel, pd.DataFrame]:
     """Train on (inputs, y_noisy, variance_seen); score on the test split per epoch (the
     clean test MSE where the clean labels are known, the scores on the noisy ones).
 
-    Image rows are gathered from ``image_cache`` (None for a table).
+    Image rows are gathered from ``image_cache`` (None for a table). A classical model
+    (``linear``, ``gbm``, ``gp``) is fitted once instead; its history is one row: the labels
+    it learned from (``fit_rows``) and the seconds the fit took.
     """
     check_test_split_matches(noisy_train, test_split)
+    if config.model in CLASSICAL_NAMES:
+        # the loss's own check of the labels: a cutoff below every variance stops the run
+        seen = noisy_train[NOISY.variance_seen].to_numpy(np.float64)
+        make_loss(config).check_labels(torch.from_numpy(seen))
+        model = fit_classical_on_table(noisy_train, config)
+        record = {"fit_rows": [model.fit_rows], "fit_seconds": [model.fit_seconds]}
+        return model, pd.DataFrame(record)
     train = RegressionTensors(
         model_inputs(noisy_train, image_cache),
         _column(noisy_train, NOISY.y_noisy),
@@ -156,7 +167,7 @@ def train_model(
 
 
 def predict_test_set(
-    model: nn.Module,
+    model: nn.Module | ClassicalModel,
     test_split: pd.DataFrame,
     image_cache: CachedImages | None,
     normalisation: dict,
@@ -164,7 +175,10 @@ def predict_test_set(
     """Test labels and predictions, in the learner's units and in raw label units; for a table
     that declares its noise, the labels' declared variances and clean labels (where known)."""
     stats = Normalisation.from_dict(normalisation)
-    prediction = predict(model, model_inputs(test_split, image_cache)).numpy().astype(float)
+    if isinstance(model, ClassicalModel):
+        prediction = model.predict(test_split[feature_columns(test_split)].to_numpy(np.float64))
+    else:
+        prediction = predict(model, model_inputs(test_split, image_cache)).numpy().astype(float)
     offset = stats.label_mean if stats.normalized else 0.0
     predictions = pd.DataFrame(
         {
@@ -186,9 +200,13 @@ def summarise_metrics(
     test_mse (clean test labels, where known) is in normalised label units (as the paper
     reports), test_rmse_raw in raw units; test_mse_noisy, test_mse_clean_est and its standard
     error are scored on the test labels as given (``noisy_test_scores``); effective_lr is the
-    learning rate after ``lr_scale``.
+    learning rate after ``lr_scale``. A classical model has no epochs: its final metrics and
+    its fit's (``fit_rows``, ``fit_seconds``) are logged at step 0.
     """
     scale = Normalisation.from_dict(normalisation).label_scale
+    if EPOCH not in history:
+        final = {**_final_test_metrics(predictions, scale), **history.iloc[0].astype(float)}
+        return {name: [{"step": 0, "value": float(value)}] for name, value in final.items()}
     if HISTORY_METRIC in history:
         history = history.assign(test_rmse_raw=np.sqrt(history[HISTORY_METRIC]) * scale)
     metrics = {
@@ -199,15 +217,7 @@ def summarise_metrics(
         for name in HISTORY_METRICS
         if name in history
     }
-    final = {}
-    clean = clean_label_column(predictions)
-    if clean is not None:
-        final_mse = float(((predictions["y_pred"] - predictions[clean]) ** 2).mean())
-        final[FINAL_METRIC] = final_mse
-        final[FINAL_RMSE_METRIC] = float(np.sqrt(final_mse) * scale)
-    variance = predictions.get(DECLARED.variance, pd.Series(0.0, index=predictions.index))
-    scores = noisy_test_scores(predictions["y_pred"], predictions["y"], variance)
-    final.update({FINAL_PREFIX + name: value for name, value in scores.items()})
+    final = _final_test_metrics(predictions, scale)
     final.update(
         {
             "mean_effective_batch_size": float(history["effective_batch_size"].mean()),
@@ -220,10 +230,35 @@ def summarise_metrics(
     return metrics
 
 
+def _final_test_metrics(predictions: pd.DataFrame, scale: float) -> dict[str, float]:
+    """The final test scores: the clean test MSE and raw RMSE where the clean labels are
+    known, and the scores on the test labels as given (``noisy_test_scores``)."""
+    final = {}
+    clean = clean_label_column(predictions)
+    if clean is not None:
+        final_mse = float(((predictions["y_pred"] - predictions[clean]) ** 2).mean())
+        final[FINAL_METRIC] = final_mse
+        final[FINAL_RMSE_METRIC] = float(np.sqrt(final_mse) * scale)
+    variance = predictions.get(DECLARED.variance, pd.Series(0.0, index=predictions.index))
+    scores = noisy_test_scores(predictions["y_pred"], predictions["y"], variance)
+    final.update({FINAL_PREFIX + name: value for name, value in scores.items()})
+    return final
+
+
 def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure:
     """Training loss and clean test MSE per epoch, and where the test labels are noisy its
-    estimate from them (log-y, linear if an estimate is not positive)."""
+    estimate from them (log-y, linear if an estimate is not positive); for a classical model,
+    which has no epochs, a note saying what was fitted."""
     figure, axis = plt.subplots(figsize=(7, 4))
+    if EPOCH not in history:
+        axis.set_axis_off()
+        fit = history.iloc[0]
+        note = (
+            f"{config.model} · {config.loss}: fitted once on {int(fit['fit_rows'])} labels "
+            f"in {fit['fit_seconds']:.3g} s\n(no epochs, so no learning curve)"
+        )
+        axis.text(0.5, 0.5, note, ha="center", va="center")
+        return figure
     axis.plot(
         history["epoch"], history["train_loss"], marker="o", label=f"train loss ({config.loss})"
     )
@@ -244,13 +279,18 @@ def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure
     return figure
 
 
-def package_model(model: nn.Module, test_split: pd.DataFrame, normalisation: dict) -> ServedModel:
+def package_model(
+    model: nn.Module | ClassicalModel, test_split: pd.DataFrame, normalisation: dict
+) -> ServedModel:
     """The model to log: raw rows in, raw label units out, on the CPU, with raw example rows.
 
     Tables get the feature standardisation as a first layer; every model gets the label's
     inverse standardisation as its last (image networks already take raw uint8 images).
+    A classical model gets both around it (``RawRowsModel``).
     """
     stats = Normalisation.from_dict(normalisation)
+    if isinstance(model, ClassicalModel):
+        return ServedModel(RawRowsModel.serving(model, stats), input_example(test_split, stats))
     tabular = IMAGE_KEY not in test_split
     served = serve_raw(copy.deepcopy(model).to("cpu"), stats, tabular)
     return ServedModel(served, input_example(test_split, stats) if tabular else None)
