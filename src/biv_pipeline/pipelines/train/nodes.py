@@ -28,6 +28,7 @@ from biv_pipeline.data.preprocessing import ROW_INDEX, Normalisation
 from biv_pipeline.data.registry import feature_columns
 from biv_pipeline.data.schema import LABEL, NOISY
 from biv_pipeline.errors import LineageError
+from biv_pipeline.figures import epoch_axis, plain_log_axis
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.parameters.training import TrainingConfig
@@ -173,6 +174,8 @@ def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure
     )
     axis.plot(history["epoch"], history["test_mse"], marker="o", label="test MSE (clean labels)")
     axis.set_yscale("log")
+    plain_log_axis(axis.yaxis)
+    epoch_axis(axis.xaxis)
     axis.set_xlabel("epoch")
     axis.set_ylabel("normalised label units$^2$")
     axis.set_title(
