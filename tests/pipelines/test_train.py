@@ -53,6 +53,9 @@ def test_two_losses_train_on_the_same_noisy_version(
     assert {"params.train.loss", "params.train.lr"} <= logged
     assert not logged & {"params.loss", "params.lr", "params.epsilon", "params.noise.p"}
     assert set(runs["tags.runner"]) == {"SequentialRunner"}
+    # no path of this machine: the project is ".", the command is named, not located
+    assert set(runs["tags.project_path"]) == {"."}
+    assert not any("/" in source for source in runs["tags.mlflow.source.name"])
     # each run's learning curve is a version of its own, named by the run's kedro run id
     curves = project / "data/08_reporting/wine/learning_curve.png"
     assert {path.parent.name for path in curves.glob("*/learning_curve.png")} == set(

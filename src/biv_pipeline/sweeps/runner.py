@@ -127,7 +127,7 @@ def run_sweep(
                 version = prepare_labels(project, group, todo, done, tracking_uri)
             except SessionFailedError as failure:
                 for trial in todo:
-                    detail = f"preparing the labels of {group.key} failed:\n{failure.detail}"
+                    detail = f"preparing the labels of {group.key} failed: {failure}"
                     record_failure(tracking_uri, trial.tags(spec.name, seeds), detail)
                     report(progress.record(trial, FAILED, 0.0))
                 continue

@@ -21,7 +21,7 @@ INGEST_VERSION_TAG = "ingest_version"  # the split and normalisation those label
 # everything the run wrote (its model, predictions, history under data/<layer>/<dataset>/).
 KEDRO_RUN_ID_TAG = "run_id"
 END_REASON_TAG = "end_reason"  # why a run did not finish (interrupted, error)
-ERROR_TAG = "error"  # the traceback of a failed sweep trial
+ERROR_TAG = "error"  # a failed sweep trial's error, in one line (the traceback is in its log)
 RUN_NAME_TAG = "mlflow.runName"
 USER_TAG = "tag"  # the free-text `tag` parameter (the original's experiment tag)
 SWEEP_TAG = "sweep"  # every training run of a sweep carries its sweep's name

@@ -13,7 +13,9 @@ differences:
   noise, report) keep kedro-mlflow's node-input parameters, their only copy;
 - run parameters that Kedro passes as object reprs (``runner=<...SequentialRunner object at
   0x...>``, or ``None`` for a session run in-process) are tagged with the class name
-  (``runner=SequentialRunner``);
+  (``runner=SequentialRunner``), and paths are tagged relative to the project
+  (``project_path=.``; MLflow's ``mlflow.source.name``, the command, by its name), so a run
+  shared with others carries no path of this machine;
 - the tracking store is checked before kedro-mlflow first contacts it
   (:mod:`biv_pipeline.tracking.store`): an unreachable server or a locked ``mlflow.db`` is one
   line, before any data is written or any run opened.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kedro.config import MissingConfigException
@@ -50,6 +53,8 @@ MLFLOW_CONFIG = "mlflow"
 MLFLOW_CONFIG_PATTERNS = ["mlflow*", "mlflow*/**", "**/mlflow*"]
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 KEDRO_MLFLOW_FALLBACK_URI = "mlruns"
+PROJECT_PATH = "project_path"  # kedro-mlflow tags every run with Kedro's run parameters
+SOURCE_NAME_TAG = "mlflow.source.name"  # MLflow's: the command that opened the run
 
 
 def clean_run_params(run_params: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +66,18 @@ def clean_run_params(run_params: dict[str, Any]) -> dict[str, Any]:
         cleaned[key] = match.group(1) if match else value
     if cleaned.get(RUNNER) == str(None):
         cleaned[RUNNER] = DEFAULT_RUNNER
+    if cleaned.get(PROJECT_PATH):
+        cleaned[PROJECT_PATH] = "."  # the project itself; paths are relative to it
     return cleaned
+
+
+def relative_to_project(path: str, project: Path) -> str:
+    """``path`` relative to ``project`` when it lies inside it, else its last part (the
+    ``kedro`` of ``/home/me/.venv/bin/kedro``)."""
+    try:
+        return Path(path).resolve().relative_to(project.resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 def without_parameters(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +173,13 @@ class TrackingHook:
                 hook.before_pipeline_run(clean_run_params(run_params), pipeline, catalog)
         finally:
             run_options.name = configured_name
+        run = active_mlflow_run()
+        source = run.data.tags.get(SOURCE_NAME_TAG) if run is not None else None
+        if source and run_params.get(PROJECT_PATH):
+            import mlflow  # noqa: PLC0415 - loaded by then: kedro-mlflow opened the run
+
+            project = Path(run_params[PROJECT_PATH])
+            mlflow.set_tag(SOURCE_NAME_TAG, relative_to_project(source, project))
 
     @hook_impl
     def before_node_run(
