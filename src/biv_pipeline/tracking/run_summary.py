@@ -1,14 +1,22 @@
-"""The block a training run prints at its end: what was trained, how it scored, where it went."""
+"""What a run prints at its end: for a training run, what was trained, how it scored, where
+it went; for a report, the results table and the folder its files went to."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
-from kedro.pipeline import Node
+from kedro.pipeline import Node, Pipeline
 
-from biv_pipeline.catalog.names import NOISY_TRAIN, TRAINING_CONFIG, TRAINING_METRICS
+from biv_pipeline.catalog.names import (
+    NOISY_TRAIN,
+    SWEEP_RESULTS_MARKDOWN,
+    TRAINING_CONFIG,
+    TRAINING_METRICS,
+)
 from biv_pipeline.run_record import FINAL_METRIC, FINAL_RMSE_METRIC
 from biv_pipeline.tracking.active_run import active_mlflow_run
 from biv_pipeline.tracking.contract import SWEEP_TAG
@@ -18,16 +26,19 @@ MLFLOW_UI_HINT = "kedro mlflow ui"
 
 class RunSummaryHook:
     """At the end of a training run, print one block: what was trained, how it scored, where
-    it went (the save version of its files, the MLflow run) and how to look at it."""
+    it went (the save version of its files, the MLflow run) and how to look at it. At the end
+    of a report, print its results table and where its files went."""
 
     def __init__(self) -> None:
         self._summary: dict[str, str] = {}
         self._quiet = False
+        self._report: str | None = None
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], catalog: DataCatalog) -> None:
         """Forget the previous run's summary (one hook object serves every session)."""
         self._summary = {"outputs": f"data/*/<dataset>/*/{run_params['run_id']}/"}
+        self._report = None
         # a sweep reports each trial in one line of its own
         self._quiet = SWEEP_TAG in (catalog.load("parameters").get("run_tags") or {})
 
@@ -52,17 +63,28 @@ class RunSummaryHook:
 
     @hook_impl
     def after_node_run(self, outputs: dict[str, Any]) -> None:
-        """On the metrics node: note the final clean test MSE and raw RMSE."""
+        """On the metrics node: note the final clean test MSE and raw RMSE; on the report's
+        table: note it."""
+        if SWEEP_RESULTS_MARKDOWN in outputs:
+            self._report = str(outputs[SWEEP_RESULTS_MARKDOWN])
+            run = active_mlflow_run()
+            if run is not None:
+                self._summary["mlflow_run"] = f"{run.info.run_name} ({run.info.run_id})"
         metrics = outputs.get(TRAINING_METRICS)
         if metrics is not None:
             self._summary["test_mse"] = f"{metrics[FINAL_METRIC][-1]['value']:.4g}"
             self._summary["test_rmse_raw"] = f"{metrics[FINAL_RMSE_METRIC][-1]['value']:.4g}"
 
     @hook_impl
-    def after_pipeline_run(self) -> None:
-        """Print the block if this run trained a model."""
+    def after_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
+    ) -> None:
+        """Print the block if this run trained a model, the table if it reported a sweep."""
         if "test_mse" in self._summary and not self._quiet:
             print(format_summary(self._summary))
+        if self._report is not None:
+            files = written_files(pipeline, catalog, Path(run_params["project_path"]))
+            print(format_report(self._report, files, self._summary.get("mlflow_run")))
 
 
 SUMMARY_LINES = (
@@ -83,3 +105,29 @@ def format_summary(summary: dict[str, str]) -> str:
     lines.append(f"{'browse runs':<{width}}  {MLFLOW_UI_HINT}")
     rule = "-" * max(len(line) for line in lines)
     return "\n".join([rule, *lines, rule])
+
+
+def written_files(pipeline: Pipeline, catalog: DataCatalog, project: Path) -> list[str]:
+    """The files the pipeline's outputs were saved to, relative to the project, sorted."""
+    paths = []
+    for name in pipeline.all_outputs():
+        filepath = getattr(catalog.get(name), "_filepath", None)
+        if filepath:
+            path = Path(str(filepath))
+            paths.append(Path(os.path.relpath(path, project)) if path.is_absolute() else path)
+    return sorted(path.as_posix() for path in paths)
+
+
+def format_report(markdown: str, files: list[str], mlflow_run: str | None) -> str:
+    """The report's results table (its Markdown), then the folder its files went to (and
+    their names) and its MLflow run."""
+    lines = [markdown.rstrip(), ""]
+    folders = sorted({str(Path(file).parent) for file in files})
+    if len(folders) == 1:
+        names = ", ".join(Path(file).name for file in files)
+        lines.append(f"files       {folders[0]}/ ({names})")
+    elif files:
+        lines.append(f"files       {', '.join(files)}")
+    if mlflow_run:
+        lines.append(f"MLflow run  {mlflow_run}")
+    return "\n".join(lines)
