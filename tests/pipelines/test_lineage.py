@@ -42,9 +42,11 @@ def test_train_only_after_a_reingest_scores_on_the_split_of_its_labels(
     run_kedro(project, ["ingest", "noise"], **wine_params)
     (labels,) = noisy_versions(project, "wine")
     run_kedro(project, ["ingest"], **wine_params, ingest={"split_seed": 1})
+    run_kedro(project, ["noise"], **wine_params)  # newer labels, of the newer split (seed 1)
     run_kedro(project, ["train"], **wine_params, **QUICK_TRAINING)
     run = training_runs(project).iloc[0]
     made_from = labels.parent.name
+    assert run["tags.noisy_train_version"] == made_from  # made with this run's parameters
     assert run["tags.ingest_version"] == made_from
     assert run["params.data.ingest.split_seed"] == "7159"
     predictions = pd.read_parquet(
@@ -60,8 +62,15 @@ def test_labels_from_another_data_folder_are_refused(
     project: Path, wine_params: dict[str, Any]
 ) -> None:
     run_kedro(project, ["ingest", "noise"], **wine_params)
-    with pytest.raises(LineageError, match=r"was made from data_dir .* but this run has"):
-        run_kedro(project, ["train"], dataset="wine", data_dir=str(project / "elsewhere"))
+    (labels,) = noisy_versions(project, "wine")
+    elsewhere = project / "elsewhere"
+    with pytest.raises(LineageError) as refused:
+        run_kedro(project, ["train"], dataset="wine", data_dir=str(elsewhere))
+    assert str(refused.value).startswith(
+        "no noisy_train version of dataset 'wine' was made with this run's parameters; versions "
+        f"there: {labels.parent.name} (data_dir={Path(wine_params['data_dir']).resolve()} (here "
+        f"{elsewhere}))"
+    )
     assert training_runs(project).empty
 
 

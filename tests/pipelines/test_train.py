@@ -34,6 +34,11 @@ def test_two_losses_train_on_the_same_noisy_version(
         assert f"{run['metrics.final_test_mse']:.4g}" in summary
         assert f"{run['metrics.final_test_rmse_raw']:.4g}" in summary
         assert version.parent.name in summary
+        training_on = (
+            rf"^Training on noisy_train {version.parent.name} of dataset wine \(split seed 7159, "
+            rf"noise seed 7159, p 0.5\), scored on the test split of ingest {version.parent.name}$"
+        )
+        assert re.search(training_on, summary, re.MULTILINE)  # a plain line, not a log record
         assert summary.rstrip().splitlines()[-2].endswith("kedro mlflow ui")
     assert sorted(runs["tags.mlflow.runName"]) == ["wine-biv", "wine-mse"]
     assert set(runs["tags.noisy_train_version"]) == {version.parent.name}
@@ -68,12 +73,12 @@ def test_two_losses_train_on_the_same_noisy_version(
 def test_pinned_version_is_the_one_trained_on(project: Path, wine_params) -> None:
     run_kedro(project, ["ingest", "noise"], **wine_params)
     run_kedro(project, ["noise"], **wine_params, noise={"seed": 1})
-    first, _ = noisy_versions(project, "wine")
-    pin = {"noisy_train": first.parent.name}
+    _, second = noisy_versions(project, "wine")
+    pin = {"noisy_train": second.parent.name}  # not made with this run's noise.seed: it wins
     run_kedro(project, ["train"], load_versions=pin, **wine_params, **QUICK_TRAINING)
     runs = training_runs(project)
-    assert list(runs["tags.noisy_train_version"]) == [first.parent.name]
-    assert runs.iloc[0]["params.data.noise.seed"] == "7159"
+    assert list(runs["tags.noisy_train_version"]) == [second.parent.name]
+    assert runs.iloc[0]["params.data.noise.seed"] == "1"  # the labels' parameters
 
 
 def test_full_default_run_tracks_the_model(project: Path) -> None:

@@ -18,6 +18,7 @@ from biv_pipeline.catalog.lineage import INGEST_VERSION
 from biv_pipeline.data.schema import LABEL, NOISY
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.noise import NoiseConfig, corrupt_labels, variance_scale
+from biv_pipeline.parameters.labels import LABELS_KEY, labels_key, recipe_of_provenance
 
 HISTOGRAM_BINS = 60
 
@@ -29,8 +30,10 @@ def add_label_noise(train: pd.DataFrame, normalisation: dict, noise: NoiseConfig
     Variances are in the learner's label units; rows whose seen variance reaches
     ``noise.threshold`` are dropped (the original's dataset-level filter). The table's
     ``attrs`` (kept in the parquet file) extend the split's provenance with the noise
-    parameters and the version of the split it was made from (``ingest_version``), so a
-    training run can say exactly how its labels were made and score on the matching test split.
+    parameters, the version of the split it was made from (``ingest_version``) and the key of
+    the parameters that made the labels (``labels_key``), so a training run can say exactly
+    how its labels were made, find labels made with its own parameters and score on the
+    matching test split.
     """
     scale = variance_scale(noise.units, normalisation["label_std"], normalisation["normalized"])
     labels = corrupt_labels(
@@ -47,6 +50,7 @@ def add_label_noise(train: pd.DataFrame, normalisation: dict, noise: NoiseConfig
     provenance = dict(train.attrs)
     provenance[INGEST_VERSION] = provenance.pop(VERSION_ATTR, None)
     noisy.attrs = {**provenance, "noise": asdict(noise)}
+    noisy.attrs[LABELS_KEY] = labels_key(recipe_of_provenance(noisy.attrs))
     if noise.threshold is None:
         return noisy
     kept = noisy[noisy[NOISY.variance_seen] < noise.threshold * scale]
