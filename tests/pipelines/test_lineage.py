@@ -150,8 +150,8 @@ def test_a_run_logs_its_own_model_while_another_run_trains(
     pause = RunAnotherProcessBefore("predict_test_set", [KEDRO, "run", "--pipeline=train",
                                                          "--params", cutoff])  # fmt: skip
     run_interleaved(project, pause, ["train"], **wine_params, loss="mse", **QUICK_TRAINING)
-    runs = training_runs(project).set_index("tags.mlflow.runName")
-    mine = runs.loc["wine-mse"]
+    runs = training_runs(project).set_index("params.train.loss")
+    mine = runs.loc["mse"]
     # Re-score, by another path, the model this run saved on the split its labels came from.
     model_file = versioned_file(
         project, "06_models", "wine", "trained_model.pkl", mine["tags.run_id"]
@@ -162,7 +162,7 @@ def test_a_run_logs_its_own_model_while_another_run_trains(
     inputs = torch.tensor(test[feature_columns(test)].to_numpy(dtype=np.float32))
     rescored = float(((predict(model, inputs).numpy() - test[LABEL].to_numpy()) ** 2).mean())
     assert mine["metrics.final_test_mse"] == pytest.approx(rescored, rel=1e-5)
-    assert mine["metrics.final_test_mse"] != runs.loc["wine-cutoff", "metrics.final_test_mse"]
+    assert mine["metrics.final_test_mse"] != runs.loc["cutoff", "metrics.final_test_mse"]
     logged = mlflow.search_logged_models(
         experiment_ids=[mine["experiment_id"]], filter_string=f"source_run_id = '{mine['run_id']}'"
     )

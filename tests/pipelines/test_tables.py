@@ -68,7 +68,7 @@ def test_a_table_declared_in_yaml_only_runs_ingest_noise_train(toy_project) -> N
     assert noisy.attrs["rows_missing_label"] == 1
     (run,) = training_runs(project).to_dict("records")
     assert run["status"] == "FINISHED"
-    assert run["tags.mlflow.runName"] == "toy-biv"
+    assert run["tags.mlflow.runName"].startswith("toy-biv-eps0.5-vanilla_ann-p0.5-noise")
     assert (run["params.data.rows_read"], run["params.data.rows_missing_label"]) == ("400", "1")
     assert run["params.data.source.label"] == "reading"
     assert run["params.data.train_rows"] == "300"

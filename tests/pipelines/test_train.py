@@ -40,7 +40,12 @@ def test_two_losses_train_on_the_same_noisy_version(
         )
         assert re.search(training_on, summary, re.MULTILINE)  # a plain line, not a log record
         assert summary.rstrip().splitlines()[-2].endswith("kedro mlflow ui")
-    assert sorted(runs["tags.mlflow.runName"]) == ["wine-biv", "wine-mse"]
+    names = sorted(runs["tags.mlflow.runName"])
+    assert [name.split("-noise")[0] for name in names] == [
+        "wine-biv-eps0.5-vanilla_ann-p0.5",
+        "wine-mse-vanilla_ann-p0.5",
+    ]
+    assert {name.split("-noise")[1][6:] for name in names} == {"-seed0"}
     assert set(runs["tags.noisy_train_version"]) == {version.parent.name}
     assert set(runs["status"]) == {"FINISHED"}
     client = mlflow.MlflowClient()
@@ -105,5 +110,7 @@ def test_a_bad_loss_lists_the_valid_losses(project: Path, wine_params) -> None:
 def test_every_loss_runs_end_to_end(project: Path, loss: str) -> None:
     run_kedro(project, **QUICK_TRAINING, loss=loss, epsilon="auto")
     runs = training_runs(project)
-    assert list(runs["tags.mlflow.runName"]) == [f"synthetic-{loss}"]
+    setting = {"iv": "-epsauto", "cutoff": "-cutoff1"}[loss]
+    (name,) = runs["tags.mlflow.runName"]
+    assert name.startswith(f"synthetic-{loss}{setting}-vanilla_ann-p0.5-noise")
     assert runs.iloc[0]["metrics.mean_effective_batch_size"] > 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,18 @@ def recipe_of_provenance(provenance: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
+def validated_block(name: str, values: Any) -> dict[str, Any]:
+    """The ``ingest`` or ``noise`` block as validated, in plain JSON values, the same whether
+    it comes from raw parameters, from Kedro's typed ones or from labels' provenance."""
+    raw = asdict(values) if is_dataclass(values) else dict(values or {})
+    return json.loads(json.dumps(asdict(parse_block(name, raw))))
+
+
+def noise_block(values: Any) -> dict[str, Any]:
+    """The ``noise`` block as validated, in plain JSON values (see :func:`validated_block`)."""
+    return validated_block("noise", values)
+
+
 def recipe_of_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
     """The recipe of the labels a run with these (raw) parameters makes."""
     dataset = str(parameters["dataset"])
@@ -84,8 +96,8 @@ def recipe_of_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
     return labels_recipe(
         dataset,
         str(parameters["data_dir"]),
-        asdict(parse_block("ingest", parameters.get("ingest") or {})),
-        asdict(parse_block("noise", parameters.get("noise") or {})),
+        validated_block("ingest", parameters.get("ingest")),
+        noise_block(parameters.get("noise")),
         source,
     )
 

@@ -5,8 +5,10 @@ registers :class:`TrackingHook` instead, which hands every event to kedro-mlflow
 ``MlflowHook`` (imported at the first event, so ``kedro --help`` loads no MLflow) with three
 differences:
 
-- a run that trains is named ``<dataset>-<loss>`` when it opens (the console line and the UI
-  agree), and its parameters are the ones
+- a run that trains is named when it opens (the console line and the UI agree) after what
+  sets it apart: dataset, loss, epsilon or cutoff, model, the noise setting of the labels it
+  trains on and seed (:func:`biv_pipeline.tracking.contract.training_run_name`, e.g.
+  ``wine-biv-eps0.5-vanilla_ann-p0.5-noise3f2a1c-seed0``), and its parameters are the ones
   :class:`biv_pipeline.project.hooks.lineage.LineageHook` logs
   (``train.*``, ``data.*``, ``runtime.*``): kedro-mlflow's copy of the node inputs
   (``loss``, ``epsilon``, ``noise.p`` ...) is not logged beside them. Other runs (ingest,
@@ -31,7 +33,10 @@ from typing import TYPE_CHECKING, Any
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
-from biv_pipeline.catalog.names import TRAINING_CONFIG  # only a training pipeline has it
+from biv_pipeline.catalog.names import NOISY_TRAIN, TRAINING_CONFIG  # TRAINING_CONFIG: trains
+from biv_pipeline.parameters.labels import noise_block
+from biv_pipeline.parameters.resolved_training import make_training_config
+from biv_pipeline.parameters.training import TRAINING_PARAMETERS
 from biv_pipeline.tracking.active_run import active_mlflow_run
 from biv_pipeline.tracking.contract import training_run_name
 from biv_pipeline.tracking.store import check_tracking_store, locked_database_as_tracking_error
@@ -107,6 +112,19 @@ def configured_tracking_uri(context: KedroContext) -> str:
     return uri or os.environ.get(TRACKING_URI_ENV, KEDRO_MLFLOW_FALLBACK_URI)
 
 
+def run_name(parameters: dict[str, Any], labels_noise: dict[str, Any] | None = None) -> str:
+    """The name of a training run with these parameters, on labels made with
+    ``labels_noise`` (None: labels this run makes, with its own ``noise`` block)."""
+    dataset = parameters["dataset"]
+    config = make_training_config(
+        dataset, **{name: parameters[name] for name in TRAINING_PARAMETERS}
+    )
+    noise = noise_block(labels_noise if labels_noise is not None else parameters["noise"])
+    return training_run_name(
+        dataset, config.loss, config.model, config.seed, noise, config.epsilon, config.cutoff
+    )
+
+
 def mlflow_run_is_active() -> bool:
     """Whether an MLflow run is open in this process (kedro-mlflow then ignores mlflow.yml)."""
     return active_mlflow_run() is not None
@@ -114,7 +132,7 @@ def mlflow_run_is_active() -> bool:
 
 class TrackingHook:
     """kedro-mlflow's ``MlflowHook`` with one copy of each parameter, clean tags and the run
-    named ``<dataset>-<loss>`` from the start (see the module docstring)."""
+    named after its settings from the start (see the module docstring)."""
 
     def __init__(self) -> None:
         self._delegate: MlflowHook | None = None
@@ -160,14 +178,18 @@ class TrackingHook:
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
     ) -> None:
-        """Open the MLflow run, named ``<dataset>-<loss>`` if it trains, with clean tags."""
+        """Open the MLflow run, named after its settings if it trains (the labels' noise
+        setting for labels it reads, pinned by the lineage hook before), with clean tags."""
         self._trains = TRAINING_CONFIG in pipeline.datasets()
         hook = self._hook
         run_options = hook.mlflow_config.tracking.run
         configured_name = run_options.name
         if self._trains and configured_name is None:
             parameters = catalog.load(ALL_PARAMETERS)
-            run_options.name = training_run_name(parameters["dataset"], parameters["loss"])
+            labels = catalog.load(NOISY_TRAIN) if NOISY_TRAIN in pipeline.inputs() else None
+            run_options.name = run_name(
+                parameters, None if labels is None else labels.attrs["noise"]
+            )
         try:
             with locked_database_as_tracking_error(self._tracking_uri):
                 hook.before_pipeline_run(clean_run_params(run_params), pipeline, catalog)

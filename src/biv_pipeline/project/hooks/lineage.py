@@ -65,7 +65,7 @@ class LineageHook:
     def before_node_run(self, node: Node, catalog: DataCatalog, inputs: dict[str, Any]) -> None:
         """On the training node: set the lineage tags and log the resolved parameters.
 
-        The run is named ``<dataset>-<loss>`` when it opens (:mod:`biv_pipeline.tracking.hook`).
+        The run is named after its settings when it opens (:mod:`biv_pipeline.tracking.hook`).
         """
         if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs):
             return
