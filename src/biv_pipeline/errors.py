@@ -59,6 +59,11 @@ def one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
+class RawRowError(ValueError):
+    """Rows sent to a logged model that it cannot take (a missing, extra or non-numeric
+    column, an unseen category, NaN or infinity); the message names the column."""
+
+
 class LegacyArgumentError(ValueError):
     """An original flag whose value cannot be translated; the message names the flag."""
 

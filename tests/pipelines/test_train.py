@@ -92,8 +92,9 @@ def test_full_default_run_tracks_the_model(project: Path) -> None:
     (run_id,) = runs["run_id"]
     models = mlflow.search_logged_models(experiment_ids=[runs.iloc[0]["experiment_id"]])
     assert list(models["source_run_id"]) == [run_id]
-    model = mlflow.pytorch.load_model(f"models:/{models.iloc[0]['model_id']}")
-    assert sum(p.numel() for p in model.parameters()) > 0
+    model = mlflow.pyfunc.load_model(f"models:/{models.iloc[0]['model_id']}")
+    network = model.unwrap_python_model().model.predictor.network
+    assert sum(p.numel() for p in network.parameters()) > 0
     predictions = list((project / "data/07_model_output/synthetic").glob("*/*/*.parquet"))
     assert len(predictions) == 1
 

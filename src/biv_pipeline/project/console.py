@@ -40,8 +40,9 @@ NOTHING_RAN = "No nodes ran."
 # Kedro routes warnings through this logger; MLflow shows its type-hint warning with its own
 # filter ("once"), so it is dropped here as well
 WARNINGS_LOGGER = "py.warnings"
-# MLflow logs a caution about pickled models on every pytorch model it saves
-QUIET_THIRD_PARTY_LOGGERS = ("mlflow.pytorch",)
+# MLflow logs a caution about pickled models on every pytorch or pyfunc model it saves (and,
+# for a pyfunc model, that it checks the input example)
+QUIET_THIRD_PARTY_LOGGERS = ("mlflow.pytorch", "mlflow.pyfunc")
 # kedro-viz warns on every in-process session (a sweep's trials, a notebook) that it does not
 # record the run for its workflow view, which this project does not use
 KEDRO_VIZ_RUN_LOGGER = "kedro_viz.integrations.kedro.run_hooks"

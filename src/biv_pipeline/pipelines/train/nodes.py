@@ -32,7 +32,13 @@ from biv_pipeline.figures import epoch_axis, plain_log_axis
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.parameters.training import TrainingConfig
-from biv_pipeline.serving import ServedModel, input_example, serve_raw
+from biv_pipeline.serving import (
+    ServedModel,
+    TorchPredictor,
+    input_example,
+    serve_images,
+    serve_rows,
+)
 from biv_pipeline.training import RegressionTensors, fit, predict, torch_threads
 
 SHOWN_ROWS = 5  # rows named in a lineage error
@@ -187,12 +193,15 @@ def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure
 
 
 def package_model(model: nn.Module, test_split: pd.DataFrame, normalisation: dict) -> ServedModel:
-    """The model to log: raw rows in, raw label units out, on the CPU, with raw example rows.
+    """The model to log: raw inputs in, raw label units out, on the CPU.
 
-    Tables get the feature standardisation as a first layer; every model gets the label's
-    inverse standardisation as its last (image networks already take raw uint8 images).
+    A table's model takes its raw columns (encoded and standardised inside it, as declared in
+    the split's provenance) and comes with raw example rows; an image network takes raw uint8
+    images. Both end with the label's inverse standardisation.
     """
     stats = Normalisation.from_dict(normalisation)
-    tabular = IMAGE_KEY not in test_split
-    served = serve_raw(copy.deepcopy(model).to("cpu"), stats, tabular)
-    return ServedModel(served, input_example(test_split, stats) if tabular else None)
+    network = copy.deepcopy(model).to("cpu")
+    if IMAGE_KEY in test_split:
+        return ServedModel(serve_images(network, stats), None)
+    served = serve_rows(TorchPredictor(network), stats, test_split.attrs.get("source"))
+    return ServedModel(served, input_example(test_split, served))
