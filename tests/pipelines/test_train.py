@@ -39,7 +39,7 @@ def test_two_losses_train_on_the_same_noisy_version(
             rf"noise seed 7159, p 0.5\), scored on the test split of ingest {version.parent.name}$"
         )
         assert re.search(training_on, summary, re.MULTILINE)  # a plain line, not a log record
-        assert summary.rstrip().splitlines()[-2].endswith("kedro mlflow ui")
+        assert summary.rstrip().splitlines()[-2].endswith("kedro runs-ui")
     names = sorted(runs["tags.mlflow.runName"])
     assert [name.split("-noise")[0] for name in names] == [
         "wine-biv-eps0.5-vanilla_ann-p0.5",

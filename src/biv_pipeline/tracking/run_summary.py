@@ -21,7 +21,7 @@ from biv_pipeline.run_record import FINAL_METRIC, FINAL_RMSE_METRIC
 from biv_pipeline.tracking.active_run import active_mlflow_run
 from biv_pipeline.tracking.contract import SWEEP_TAG
 
-MLFLOW_UI_HINT = "kedro mlflow ui"
+MLFLOW_UI_HINT = "kedro runs-ui"
 
 
 class RunSummaryHook:
