@@ -140,3 +140,12 @@ def test_any_predictor_on_standardised_features_serves_raw_rows(table) -> None:
     served = serve_rows(TorchPredictor(torch.nn.Sequential(network, torch.nn.Flatten(0))),
                         stats, declaration.describe())  # fmt: skip
     np.testing.assert_allclose(served.predict(raw[RAW_COLUMNS]), expected, rtol=1e-5)
+
+
+def test_a_declared_feature_named_like_a_category_column_stays_a_number() -> None:
+    source = {"features": ["colour", "colour_depth"], "categorical": ["colour"]}
+    rows = RawRows.of_table(source, ["colour_blue", "colour_red", "colour_depth"])
+    assert [(c.name, c.kind) for c in rows.columns] == [
+        ("colour", "categorical"),
+        ("colour_depth", "number"),
+    ]

@@ -74,6 +74,7 @@ class RawRows:
         categorical = list(source.get("categorical") or [])
         cyclic = dict(source.get("cyclic") or {})
         ordinal = dict(source.get("ordinal") or {})
+        declared = set(source.get("features") or ())  # never a category's column
         columns: list[RawColumn] = []
         rest = list(features)
         while rest:
@@ -83,9 +84,17 @@ class RawRows:
                 columns.append(RawColumn(base, "cyclic", tuple(rest[:2]), period=cyclic[base]))
                 rest = rest[2:]
                 continue
-            base = next((c for c in categorical if name.startswith(f"{c}_")), None)
+            prefixed = name not in declared
+            base = next((c for c in categorical if prefixed and name.startswith(f"{c}_")), None)
             if base is not None:
-                end = next((i for i, n in enumerate(rest) if not n.startswith(f"{base}_")), None)
+                end = next(
+                    (
+                        i
+                        for i, n in enumerate(rest)
+                        if not n.startswith(f"{base}_") or n in declared
+                    ),
+                    None,
+                )
                 block = rest[:end]
                 values = tuple(n[len(base) + 1 :] for n in block)
                 columns.append(RawColumn(base, "categorical", tuple(block), categories=values))
