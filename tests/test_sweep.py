@@ -159,6 +159,8 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
     assert "Training on noisy_train" not in console
     log = (project / "data/08_reporting/sweeps/failing/sweep.log").read_text()
     assert "Training on noisy_train" in log
+    assert '"sweep": "failing"' not in console  # the closing JSON counts: for the log
+    assert '"failed": ["mse|seed=0|lr=-1.0"]' in log.splitlines()[-1]
     assert "Workflow tracking is disabled" not in log  # kedro-viz, on every in-process run
 
 
