@@ -4,6 +4,11 @@ project's columns (the page itself is checked by scripts/mlflow_ui_screenshot.py
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import ClassVar
@@ -83,3 +88,13 @@ def test_a_taken_port_is_one_line(tmp_path: Path, monkeypatch) -> None:
         "Error: port 5123 on 127.0.0.1 is in use (another MLflow UI?): open it, or choose "
         "another port with --port"
     )
+
+
+def test_sigterm_to_the_command_stops_the_server_of_its_own_process_group() -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    ui.run_until_stopped(server)
+    assert server.poll() is not None
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back

@@ -100,17 +100,12 @@ def runs_ui(port: int, backend_store_uri: str | None, open_browser: bool) -> Non
     uri = backend_store_uri or f"sqlite:///{project / DEFAULT_DATABASE}"
     with input_errors_in_one_line():
         server, url, seconds = ui.serve(uri, port, project)
-    try:
-        click.echo(
-            f"MLflow UI answering after {seconds:.1f} s; the runs table with "
-            f"{', '.join(ui.columns_shown())} (Ctrl-C stops it):\n{url}"
-        )
-        if open_browser:
-            import webbrowser  # noqa: PLC0415
+    click.echo(
+        f"MLflow UI answering after {seconds:.1f} s; the runs table with "
+        f"{', '.join(ui.columns_shown())} (Ctrl-C stops it):\n{url}"
+    )
+    if open_browser:
+        import webbrowser  # noqa: PLC0415
 
-            webbrowser.open(url)
-        server.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        ui.stop_ui(server)
+        webbrowser.open(url)
+    ui.run_until_stopped(server)
