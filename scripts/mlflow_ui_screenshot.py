@@ -1,13 +1,12 @@
-"""Screenshot of the project's MLflow UI (the experiment's runs table), in headless Chromium.
+"""Screenshot of the project's MLflow UI as ``kedro runs-ui`` opens it, in headless Chromium.
 
-Starts ``mlflow ui`` on the project's ``mlflow.db`` at 127.0.0.1 on a free port (in its own
-process group), waits for ``/health``, looks the experiment up through the REST API, opens
-``http://127.0.0.1:PORT/#/experiments/<id>`` in headless Chromium and saves a PNG, then
-stops the server. The experiment opens on its runs table because the project tags it
-``mlflow.experimentKind=custom_model_development`` (MLflow 3 shows its GenAI page otherwise).
+Starts the UI exactly as ``kedro runs-ui`` does (:func:`biv_pipeline.tracking.ui.serve`: one
+worker, no job runner, 127.0.0.1, a free port, its own process group), prints how long it
+took to answer, opens the printed runs-table address in headless Chromium, checks that the
+page shows the project's columns (final_test_mse, train.loss, data.noise.p,
+noisy_train_version), saves a PNG and stops the server.
 
-Run from a project with runs, e.g. after ``kedro run --params dataset=wine,loss=biv`` and
-``loss=mse``:
+Run from a project with runs, e.g. after the README's two Wine runs:
 
     python scripts/mlflow_ui_screenshot.py --out docs/mlflow_runs_table.png
 
@@ -17,102 +16,25 @@ Needs a Chromium (Debian: ``apt-get install chromium``); nothing leaves the mach
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
-from biv_pipeline.tracking.contract import EXPERIMENT
+from biv_pipeline.tracking import ui
 
-LOOPBACK = "127.0.0.1"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chromium-headless-shell")
-SERVER_START_TIMEOUT_S = 90
-POLL_INTERVAL_S = 0.5
 BROWSER_TIMEOUT_S = 120
-STOP_TIMEOUT_S = 10
-# MLflow 3.17's UI has a GenAI / Model training switch, remembered by the browser and GenAI in
-# a new one: the experiment kind tag alone leaves a fresh browser on the GenAI overview
-WORKFLOW_QUERY = "workflowType=machine_learning"
 PALETTE_COLOURS = 256  # the PNG is saved with a palette: a fraction of the size, same look
 
 
 def free_port() -> int:
     """A TCP port on the loopback interface that nothing listens on now."""
     with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
+        probe.bind((ui.LOOPBACK, 0))
         return probe.getsockname()[1]
-
-
-def get_json(url: str) -> dict:
-    """The JSON body of a GET request to ``url``."""
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read().decode())
-
-
-@contextmanager
-def mlflow_ui(project: Path, port: int) -> Iterator[str]:
-    """``mlflow ui`` over ``<project>/mlflow.db``; yields its base URL once ``/health`` answers,
-    and stops the server's whole process group afterwards."""
-    command = [
-        sys.executable, "-m", "mlflow", "ui",
-        "--backend-store-uri", f"sqlite:///{project.resolve() / 'mlflow.db'}",
-        "--host", LOOPBACK, "--port", str(port),
-    ]  # fmt: skip
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(
-            command, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        base = f"http://{LOOPBACK}:{port}"
-        try:
-            wait_for_health(base, server, log)
-            yield base
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
-
-
-def wait_for_health(base: str, server: subprocess.Popen, log: IO[bytes]) -> None:
-    """Return once ``base/health`` answers; raise with the server's output if it exits."""
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log.seek(0)
-            output = log.read().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"mlflow ui exited with {server.returncode}:\n{output}")
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(POLL_INTERVAL_S)
-    raise RuntimeError(f"mlflow ui did not answer {base}/health in {SERVER_START_TIMEOUT_S} s")
-
-
-def experiment_id(base: str, name: str) -> str:
-    """The id of the experiment called ``name``, through the server's REST API."""
-    query = urllib.parse.urlencode({"experiment_name": name})
-    try:
-        found = get_json(f"{base}/api/2.0/mlflow/experiments/get-by-name?{query}")
-    except urllib.error.HTTPError as error:
-        raise SystemExit(f"no experiment {name!r} in this project's mlflow.db: run once") from error
-    return found["experiment"]["experiment_id"]
 
 
 def find_browser(given: str | None) -> str:
@@ -124,20 +46,26 @@ def find_browser(given: str | None) -> str:
     raise SystemExit(f"no Chromium found (tried {given or ', '.join(BROWSERS)}): install one")
 
 
-def screenshot(browser: str, url: str, out: Path, size: tuple[int, int], wait_ms: int) -> None:
-    """Save ``url`` as rendered by headless Chromium at ``size`` to ``out`` (PNG)."""
+def chromium(browser: str, url: str, size: tuple[int, int], wait_ms: int, *output: str) -> str:
+    """Run headless Chromium on ``url`` with the ``output`` options; its stdout."""
     with tempfile.TemporaryDirectory() as profile:
         command = [
             browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
             "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
             f"--window-size={size[0]},{size[1]}", f"--virtual-time-budget={wait_ms}",
-            f"--screenshot={out.resolve()}", url,
+            *output, url,
         ]  # fmt: skip
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S, check=False
         )
-    if done.returncode != 0 or not out.is_file():
+    if done.returncode != 0:
         raise RuntimeError(f"{browser} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def missing_columns(page: str) -> list[str]:
+    """The project's runs-table columns that the rendered page does not show."""
+    return [name for name in ui.columns_shown() if name not in page]
 
 
 def to_palette(path: Path) -> None:
@@ -150,31 +78,40 @@ def to_palette(path: Path) -> None:
 
 
 def main() -> None:
-    """Parse the arguments, start the UI, take the screenshot, stop the UI."""
+    """Parse the arguments, start the UI, check and shoot the page, stop the UI."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, default=Path.cwd(),
                         help="project folder holding mlflow.db (default: here)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("mlflow_runs_table.png"))
-    parser.add_argument("--experiment", default=EXPERIMENT)
     parser.add_argument("--browser", help=f"Chromium to run (default: first of {BROWSERS})")
-    parser.add_argument("--width", type=int, default=1600)
-    parser.add_argument("--height", type=int, default=1000)
+    parser.add_argument("--width", type=int, default=1800)
+    parser.add_argument("--height", type=int, default=700)
     parser.add_argument("--wait-ms", type=int, default=15000,
                         help="virtual time the page gets to load before the shot")  # fmt: skip
     keep_help = f"keep Chromium's PNG (default: {PALETTE_COLOURS} colours)"
     parser.add_argument("--full-colour", action="store_true", help=keep_help)
     args = parser.parse_args()
-    if not (args.project / "mlflow.db").is_file():
-        raise SystemExit(f"{args.project / 'mlflow.db'} does not exist: run the project first")
+    project = args.project.resolve()
+    if not (project / "mlflow.db").is_file():
+        raise SystemExit(f"{project / 'mlflow.db'} does not exist: run the project first")
     browser = find_browser(args.browser)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with mlflow_ui(args.project, free_port()) as base:
-        experiment = experiment_id(base, args.experiment)
-        url = f"{base}/#/experiments/{experiment}?{WORKFLOW_QUERY}"
-        screenshot(browser, url, args.out, (args.width, args.height), args.wait_ms)
+    size = (args.width, args.height)
+    server, url, seconds = ui.serve(f"sqlite:///{project / 'mlflow.db'}", free_port(), project)
+    try:
+        print(f"the UI answered {seconds:.1f} s after it was started")
+        started = time.monotonic()
+        page = chromium(browser, url, size, args.wait_ms, "--dump-dom")
+        print(f"the runs table rendered in {time.monotonic() - started:.1f} s (headless Chromium)")
+        if missing_columns(page):
+            raise SystemExit(f"{url} does not show the columns {missing_columns(page)}")
+        chromium(browser, url, size, args.wait_ms, f"--screenshot={args.out.resolve()}")
+    finally:
+        ui.stop_ui(server)
     if not args.full_colour:
         to_palette(args.out)
-    print(f"{url} -> {args.out} ({args.out.stat().st_size // 1024} KB)")
+    print(f"{url} shows {', '.join(ui.columns_shown())} -> {args.out} "
+          f"({args.out.stat().st_size // 1024} KB)")  # fmt: skip
 
 
 if __name__ == "__main__":

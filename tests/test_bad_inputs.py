@@ -593,7 +593,7 @@ PIN_CASES = {
     ),
     "no labels for the dataset": params_case("dataset=bike", "noisy_train has no complete version"),
     "labels from another data folder": params_case(
-        "data_dir=/tmp", "was made from data_dir", "train"
+        "data_dir=/tmp", "was made with this run's parameters; versions there: ", "train"
     ),
 }
 

@@ -110,12 +110,14 @@ def test_a_locked_mlflow_db_is_one_line_and_writes_nothing(
 
 
 def test_train_as_users_type_it(project: Path, shared_data) -> None:
+    """The README's flow: the whole pipeline (BIV), then MSE on the same labels."""
     wine = f"dataset=wine,data_dir={shared_data},epochs=1"
     assert kedro(project, "run", "--params", wine).returncode == 0
-    result = kedro(project, "run", "--pipeline=train", "--params", f"loss=biv,{wine}")
+    result = kedro(project, "run", "--pipeline=train", "--params", f"loss=mse,{wine}")
     assert result.returncode == 0, result.stderr[-2000:]
     runs = training_runs(project)
-    assert sorted(runs["tags.mlflow.runName"]) == ["wine-biv", "wine-biv"]
+    names = sorted(runs["tags.mlflow.runName"])
+    assert names[0].startswith("wine-biv-eps0.5-") and names[1].startswith("wine-mse-")
     assert runs["tags.noisy_train_version"].nunique() == 1
 
 

@@ -59,3 +59,14 @@ def test_kedro_echoes_of_a_failed_node_are_left_out_unless_the_user_raises_the_l
         record("No nodes ran. Repeat the previous command to attempt a new run.")
     )
     assert drop.filter(record("There are 3 nodes that have not run."))
+
+
+def test_kedro_viz_saying_it_does_not_track_an_in_process_session_is_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    quiet_third_party_warnings()
+    viz = logging.getLogger("kedro_viz.integrations.kedro.run_hooks")
+    with caplog.at_level(logging.WARNING):
+        viz.warning("Workflow tracking is disabled for non-sequential runners. See issue ...")
+        viz.warning("something else kedro-viz says")
+    assert [r.getMessage() for r in caplog.records] == ["something else kedro-viz says"]

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from biv_pipeline.data.registry import feature_columns
-from biv_pipeline.errors import ParameterError
+from biv_pipeline.errors import ParameterError, SessionFailedError
+from biv_pipeline.sweeps import executors, sessions
 from biv_pipeline.sweeps.plan import expand, refused_methods
 from biv_pipeline.sweeps.runner import run_sweep
 from biv_pipeline.sweeps.spec import SweepSpec, load_spec
@@ -216,6 +217,8 @@ def test_a_bad_data_axis_value_fails_only_its_trials(project: Path, shared_data:
     failed = runs.loc["mse|seed=0|noise.p=1.5"]
     assert failed["status"] == "FAILED"
     assert "noise.p: input should be less than or equal to 1; got 1.5" in failed["tags.error"]
+    assert "Traceback" not in failed["tags.error"] and "\n" not in failed["tags.error"]
+    assert "Traceback" in (project / "data/08_reporting/sweeps/bad_axis/sweep.log").read_text()
     assert runs.loc["mse|seed=0|noise.p=0.5", "status"] == "FINISHED"
 
 
@@ -231,10 +234,9 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
     assert (result.finished, result.failed) == (1, ["mse|seed=0|lr=-1.0"])
     runs = sweep_runs(project, "failing").set_index("tags.trial")
     assert runs.loc["mse|seed=0|lr=-1.0", "status"] == "FAILED"
-    assert (
-        "lr: input should be greater than 0, or 'auto'; got -1.0"
-        in runs.loc["mse|seed=0|lr=-1.0", "tags.error"]
-    )
+    error = runs.loc["mse|seed=0|lr=-1.0", "tags.error"]
+    assert error.startswith("ParameterError: ") and "\n" not in error
+    assert "lr: input should be greater than 0, or 'auto'; got -1.0" in error
     assert runs.loc["mse|seed=0|lr=0.01", "status"] == "FINISHED"
     assert runs.loc["mse|seed=0|lr=0.01", "tags.axis.lr"] == "0.01"
     # the console: one line per trial and the closing table; the sessions' logs: the file
@@ -242,8 +244,11 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
     assert len(re.findall(r"^\[\d/2\] .* \| (FINISHED|FAILED) ", console, re.MULTILINE)) == 2
     assert "trials: 1 FAILED, 1 FINISHED" in console
     assert "Training on noisy_train" not in console
-    log = project / "data/08_reporting/sweeps/failing/sweep.log"
-    assert "Training on noisy_train" in log.read_text()
+    log = (project / "data/08_reporting/sweeps/failing/sweep.log").read_text()
+    assert "Training on noisy_train" in log
+    assert '"sweep": "failing"' not in console  # the closing JSON counts: for the log
+    assert '"failed": ["mse|seed=0|lr=-1.0"]' in log.splitlines()[-1]
+    assert "Workflow tracking is disabled" not in log  # kedro-viz, on every in-process run
 
 
 def test_ray_backend_runs_the_smoke_sweep_through_a_tracking_server(
@@ -256,7 +261,9 @@ def test_ray_backend_runs_the_smoke_sweep_through_a_tracking_server(
         cwd=project, env=ENV, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert '"finished": 4' in result.stdout
+    assert '"finished": 4' not in result.stdout  # the closing JSON line is for the log
+    log = (project / "data/08_reporting/sweeps/smoke_wine/sweep.log").read_text()
+    assert '"finished": 4' in log.splitlines()[-1]
     runs = sweep_runs(project, "smoke_wine")
     assert sorted(runs["status"]) == ["FINISHED"] * 4
     assert runs["tags.run_id"].nunique() == 4  # parallel trials wrote separate versions
@@ -269,3 +276,52 @@ def test_ray_backend_runs_the_smoke_sweep_through_a_tracking_server(
         )  # fmt: skip
         rescored = ((predictions["y_pred"] - predictions["y"]) ** 2).mean()
         assert run["metrics.final_test_mse"] == pytest.approx(rescored)
+
+
+class FailingSession:
+    """A stand-in for a KedroSession whose run raises an input error over two lines."""
+
+    session_id = "2026-12-03T10.00.00.000Z"
+
+    @classmethod
+    def create(cls, **_: object) -> FailingSession:
+        return cls()
+
+    def __enter__(self) -> FailingSession:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def run(self, **_: object) -> None:
+        raise ParameterError("lr must be > 0;\n  got -1.0")
+
+
+def test_a_failed_session_is_one_line_and_its_traceback_goes_to_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sessions, "bootstrap_project", lambda _: None)
+    monkeypatch.setattr(sessions, "ProjectSession", FailingSession)
+    with pytest.raises(SessionFailedError) as failure:
+        sessions.run_session(tmp_path, {}, ["train"])
+    assert str(failure.value) == "ParameterError: lr must be > 0; got -1.0"
+    assert "Traceback (most recent call last)" in caplog.text
+
+
+def test_a_failed_trial_records_the_error_line_not_the_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded = []
+    traceback = 'Traceback (most recent call last):\n  File "/home/me/x.py"\nParameterError: bad'
+
+    def fail(*_: object) -> None:
+        raise SessionFailedError("v1", traceback, "ParameterError: bad lr")
+
+    monkeypatch.setattr(executors, "run_session", fail)
+    monkeypatch.setattr(executors, "record_failure", lambda *args: recorded.append(args))
+    (trial,) = expand(spec({"loss": ["mse"], "seed": [0]}))[0].trials
+    job = executors.TrialJob(trial, "v0", trial.tags("test", [0]))
+    status, _ = executors.run_trial(str(tmp_path), job, "sqlite:///unused.db")
+    assert status == "FAILED"
+    ((_, _, error, version),) = recorded
+    assert (error, version) == ("ParameterError: bad lr", "v1")

@@ -42,7 +42,11 @@ def training_runs(project: Path) -> pd.DataFrame:
 def test_sigterm_during_training_ends_the_run_killed(project: Path, shared_data: Path) -> None:
     run_kedro(project, ["ingest", "noise"], dataset="wine", data_dir=str(shared_data),
               ingest=LONG_TRAINING["ingest"])  # fmt: skip
-    params = f"dataset=wine,data_dir={shared_data},epochs={LONG_TRAINING['epochs']}"
+    train_size = LONG_TRAINING["ingest"]["train_size"]  # the labels' own, so they are found
+    params = (
+        f"dataset=wine,data_dir={shared_data},epochs={LONG_TRAINING['epochs']},"
+        f"ingest.train_size={train_size}"
+    )
     process = subprocess.Popen([KEDRO, "run", "--pipeline=train", "--params", params],
                                cwd=project, env=ENV, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)  # fmt: skip

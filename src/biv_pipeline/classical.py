@@ -19,8 +19,8 @@ The loss says which labels a model learns from and how much each one counts:
 config refuses them (:func:`biv_pipeline.parameters.training.batchless_refusal`).
 
 Framework-free (numpy and scikit-learn; no torch, Kedro or MLflow), float64 throughout.
-Features are the standardised ones the networks train on; :class:`RawRowsModel` is the model
-a run logs, taking raw rows as the logged network does.
+Features are the standardised ones the networks train on; the model a run logs takes raw
+rows around it, as the logged network does (:func:`biv_pipeline.serving.serve_rows`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from biv_pipeline.data.images.cache import IMAGE_KEY
-from biv_pipeline.data.preprocessing import Normalisation
 from biv_pipeline.data.registry import feature_columns
 from biv_pipeline.data.schema import NOISY
 from biv_pipeline.errors import ParameterError
@@ -156,37 +155,6 @@ def fit_classical(
         estimator.fit(x[labels.rows], y[labels.rows], **fit_arguments)
     seconds = time.perf_counter() - started
     return ClassicalModel(config.model, config.loss, estimator, len(labels.rows), seconds)
-
-
-@dataclass(frozen=True)
-class RawRowsModel:
-    """A classical model for raw feature rows, as the logged network takes them: features
-    (x - mean) / std in, predictions y * scale + offset out, in raw label units."""
-
-    model: ClassicalModel
-    columns: tuple[str, ...]
-    feature_mean: np.ndarray
-    feature_std: np.ndarray
-    label_scale: float
-    label_offset: float
-
-    @classmethod
-    def serving(cls, model: ClassicalModel, stats: Normalisation) -> RawRowsModel:
-        """``model`` between the run's feature standardisation and the label's inverse."""
-        columns = tuple(stats.feature_mean)
-        normalised = stats.normalized
-        mean = [stats.feature_mean[c] if normalised else 0.0 for c in columns]
-        std = [stats.feature_std[c] if normalised else 1.0 for c in columns]
-        offset = stats.label_mean if normalised else 0.0  # as serving.label_offset
-        return cls(model, columns, np.array(mean), np.array(std), stats.label_scale, offset)
-
-    def predict(self, model_input: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Predictions (n,) in raw label units for raw feature rows: a table with the feature
-        columns, or an (n, F) array in their order (MLflow's pyfunc name for the argument)."""
-        rows = model_input
-        table = rows[list(self.columns)] if isinstance(rows, pd.DataFrame) else rows
-        x = (np.asarray(table, dtype=np.float64) - self.feature_mean) / self.feature_std
-        return self.model.predict(x) * self.label_scale + self.label_offset
 
 
 def fit_classical_on_table(noisy_train: pd.DataFrame, config: TrainingConfig) -> ClassicalModel:

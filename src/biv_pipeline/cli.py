@@ -1,5 +1,5 @@
-"""Project commands of the ``kedro`` CLI: ``kedro run`` (Kedro's, interruption-safe) and
-``kedro sweep SPEC``."""
+"""Project commands of the ``kedro`` CLI: ``kedro run`` (Kedro's, interruption-safe),
+``kedro sweep SPEC`` and ``kedro runs-ui`` (MLflow's UI, opened on the runs table)."""
 
 from __future__ import annotations
 
@@ -75,3 +75,37 @@ def sweep(spec: Path, backend: str, params: dict[str, Any], tracking_uri: str | 
 
 
 sweep.params.insert(1, PARAMS_OPTION)  # the same option object, so the same parser
+
+
+@cli.command(name="runs-ui")
+@click.option(
+    "--port",
+    type=int,
+    default=5000,
+    show_default=True,
+    help="port on 127.0.0.1 (the UI listens on the loopback interface only)",
+)
+@click.option(
+    "--backend-store-uri", default=None, help="the store to show; default: the project's mlflow.db"
+)
+@click.option("--open", "open_browser", is_flag=True, help="also open the page in a browser")
+def runs_ui(port: int, backend_store_uri: str | None, open_browser: bool) -> None:
+    """Start MLflow's UI on 127.0.0.1 (one worker, no job runner: it answers in seconds) and
+    print the address of the runs table showing final_test_mse, train.loss, data.noise.p and
+    noisy_train_version. Ctrl-C stops it."""
+    from biv_pipeline.tracking import ui  # noqa: PLC0415 - keep `kedro` fast
+
+    project = Path.cwd()
+    bootstrap_project(project)
+    uri = backend_store_uri or f"sqlite:///{project / DEFAULT_DATABASE}"
+    with input_errors_in_one_line():
+        server, url, seconds = ui.serve(uri, port, project)
+    click.echo(
+        f"MLflow UI answering after {seconds:.1f} s; the runs table with "
+        f"{', '.join(ui.columns_shown())} (Ctrl-C stops it):\n{url}"
+    )
+    if open_browser:
+        import webbrowser  # noqa: PLC0415
+
+        webbrowser.open(url)
+    ui.run_until_stopped(server)

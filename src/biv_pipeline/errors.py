@@ -48,12 +48,25 @@ class SweepRunsError(MissingDataError):
 
 
 class SessionFailedError(RuntimeError):
-    """A session raised; ``version`` is its save version, ``detail`` the traceback."""
+    """A session raised; ``version`` is its save version, ``detail`` the traceback, the
+    message the error in one line (``summary``, else the traceback's last line)."""
 
-    def __init__(self, version: str, detail: str) -> None:
-        super().__init__(detail.strip().splitlines()[-1] if detail.strip() else "failed")
+    def __init__(self, version: str, detail: str, summary: str | None = None) -> None:
+        last = detail.strip().splitlines()[-1] if detail.strip() else "failed"
+        super().__init__(summary or last)
         self.version = version
         self.detail = detail
+
+
+def one_line(error: BaseException) -> str:
+    """``Type: message`` on one line (whitespace runs, newlines included, become a space)."""
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+class RawRowError(ValueError):
+    """Rows sent to a logged model that it cannot take (a missing, extra or non-numeric
+    column, an unseen category, NaN or infinity); the message names the column."""
 
 
 class LegacyArgumentError(ValueError):

@@ -1,12 +1,19 @@
-"""The model a run logs: raw feature rows in, raw label units out.
+"""The model a run logs: raw rows in, raw label units out.
 
-Training runs on standardised features and labels; the logged model carries that
-standardisation as its first and last layers (as image networks carry their channel
-normalisation), so ``mlflow.pyfunc.load_model(uri).predict(raw_rows)`` is in label units.
+Training runs on encoded, standardised features and standardised labels. The logged model of
+a table is a :class:`RawRowModel`: it takes the table's raw columns (text categories, hours,
+ordinal text; :class:`biv_pipeline.data.raw_rows.RawRows` refuses what it never saw, naming
+the column), encodes and standardises them as the ingest did, asks its predictor, and turns
+the answer back into label units. The predictor is any function of the standardised feature
+matrix: a network (:class:`TorchPredictor`) or any other regressor trained on the same split.
+An image network takes raw uint8 images and carries its normalisation as layers
+(:func:`serve_images`). So ``mlflow.pyfunc.load_model(uri).predict(raw_rows)`` is in label
+units.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,24 +23,15 @@ import torch
 from torch import nn
 
 from biv_pipeline.data.preprocessing import Normalisation
+from biv_pipeline.data.raw_rows import RawRows
 
 if TYPE_CHECKING:
-    from biv_pipeline.classical import RawRowsModel
+    pass
 
 INPUT_EXAMPLE_ROWS = 5
 
-
-class FeatureInput(nn.Module):
-    """Standardises raw features: (x - mean) / std per column, in float32. Shapes: (B, F)."""
-
-    def __init__(self, mean: list[float], std: list[float]) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Standardised features (B, F)."""
-        return (x.to(self.mean.dtype) - self.mean) / self.std
+# the standardised features (B, F), float32 -> predictions in the learner's label units (B,)
+Predictor = Callable[[np.ndarray], np.ndarray]
 
 
 class LabelOutput(nn.Module):
@@ -49,12 +47,42 @@ class LabelOutput(nn.Module):
         return y * self.scale + self.offset
 
 
+class TorchPredictor:
+    """A network as a :data:`Predictor`: evaluated on the CPU, without gradients."""
+
+    def __init__(self, network: nn.Module) -> None:
+        self.network = network.to("cpu").eval()
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.network(torch.from_numpy(features.astype(np.float32))).numpy()
+
+
+@dataclass(frozen=True)
+class RawRowModel:
+    """Raw rows -> predictions in raw label units, around any predictor on the standardised
+    features of :attr:`rows` (see the module docstring)."""
+
+    rows: RawRows
+    stats: Normalisation
+    predictor: Predictor
+
+    def predict(self, raw: pd.DataFrame) -> np.ndarray:
+        """Predictions (B,) in raw label units for raw rows (a DataFrame of the raw columns)."""
+        features = self.rows.encode(raw)
+        if self.stats.normalized:
+            mean = np.array([self.stats.feature_mean[name] for name in self.rows.features])
+            std = np.array([self.stats.feature_std[name] for name in self.rows.features])
+            features = (features - mean) / std
+        learner = np.asarray(self.predictor(features), dtype=np.float64)
+        return learner.reshape(-1) * self.stats.label_scale + label_offset(self.stats)
+
+
 @dataclass(frozen=True)
 class ServedModel:
-    """A network (or a classical model, :class:`biv_pipeline.classical.RawRowsModel`) for raw
-    inputs and a few raw input rows (None for images) to log with it."""
+    """A model for raw inputs and a few raw input rows (None for images) to log with it."""
 
-    model: nn.Module | RawRowsModel
+    model: RawRowModel | nn.Module
     input_example: pd.DataFrame | None
 
 
@@ -71,24 +99,19 @@ def raw_features(frame: pd.DataFrame, stats: Normalisation) -> pd.DataFrame:
     return frame[columns] * pd.Series(stats.feature_std) + pd.Series(stats.feature_mean)
 
 
-def serve_raw(network: nn.Module, stats: Normalisation, tabular: bool) -> nn.Module:
-    """``network`` between the feature standardisation (tables) and the label's inverse."""
-    layers: list[nn.Module] = []
-    if tabular:
-        identity = not stats.normalized
-        mean = [0.0 if identity else stats.feature_mean[c] for c in stats.feature_mean]
-        std = [1.0 if identity else stats.feature_std[c] for c in stats.feature_std]
-        layers.append(FeatureInput(mean, std))
-    layers += [network, LabelOutput(stats.label_scale, label_offset(stats))]
-    return nn.Sequential(*layers).to("cpu").eval()
+def serve_rows(predictor: Predictor, stats: Normalisation, source: dict | None) -> RawRowModel:
+    """The model of a table: raw columns of the table declared as ``source`` (None: a
+    built-in table) in, raw label units out."""
+    return RawRowModel(RawRows.of_table(source, list(stats.feature_mean)), stats, predictor)
 
 
-def input_example(test_split: pd.DataFrame, stats: Normalisation) -> pd.DataFrame:
-    """The first raw test rows, as a user would send them."""
-    return raw_features(test_split.head(INPUT_EXAMPLE_ROWS), stats).reset_index(drop=True)
+def serve_images(network: nn.Module, stats: Normalisation) -> nn.Module:
+    """An image network (raw uint8 images in) followed by the label's inverse standardisation."""
+    output = LabelOutput(stats.label_scale, label_offset(stats))
+    return nn.Sequential(network, output).to("cpu").eval()
 
 
-def example_output(model: nn.Module, example: pd.DataFrame) -> np.ndarray:
-    """What ``model`` returns for ``example`` (for the logged signature)."""
-    with torch.no_grad():
-        return model(torch.from_numpy(example.to_numpy(dtype=np.float32, copy=True))).numpy()
+def input_example(test_split: pd.DataFrame, model: RawRowModel) -> pd.DataFrame:
+    """The first test rows in their raw columns, as a user would send them."""
+    raw = raw_features(test_split.head(INPUT_EXAMPLE_ROWS), model.stats)
+    return model.rows.decode(raw).reset_index(drop=True)

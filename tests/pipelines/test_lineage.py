@@ -42,9 +42,11 @@ def test_train_only_after_a_reingest_scores_on_the_split_of_its_labels(
     run_kedro(project, ["ingest", "noise"], **wine_params)
     (labels,) = noisy_versions(project, "wine")
     run_kedro(project, ["ingest"], **wine_params, ingest={"split_seed": 1})
+    run_kedro(project, ["noise"], **wine_params)  # newer labels, of the newer split (seed 1)
     run_kedro(project, ["train"], **wine_params, **QUICK_TRAINING)
     run = training_runs(project).iloc[0]
     made_from = labels.parent.name
+    assert run["tags.noisy_train_version"] == made_from  # made with this run's parameters
     assert run["tags.ingest_version"] == made_from
     assert run["params.data.ingest.split_seed"] == "7159"
     predictions = pd.read_parquet(
@@ -60,8 +62,15 @@ def test_labels_from_another_data_folder_are_refused(
     project: Path, wine_params: dict[str, Any]
 ) -> None:
     run_kedro(project, ["ingest", "noise"], **wine_params)
-    with pytest.raises(LineageError, match=r"was made from data_dir .* but this run has"):
-        run_kedro(project, ["train"], dataset="wine", data_dir=str(project / "elsewhere"))
+    (labels,) = noisy_versions(project, "wine")
+    elsewhere = project / "elsewhere"
+    with pytest.raises(LineageError) as refused:
+        run_kedro(project, ["train"], dataset="wine", data_dir=str(elsewhere))
+    assert str(refused.value).startswith(
+        "no noisy_train version of dataset 'wine' was made with this run's parameters; versions "
+        f"there: {labels.parent.name} (data_dir={Path(wine_params['data_dir']).resolve()} (here "
+        f"{elsewhere}))"
+    )
     assert training_runs(project).empty
 
 
@@ -141,8 +150,8 @@ def test_a_run_logs_its_own_model_while_another_run_trains(
     pause = RunAnotherProcessBefore("predict_test_set", [KEDRO, "run", "--pipeline=train",
                                                          "--params", cutoff])  # fmt: skip
     run_interleaved(project, pause, ["train"], **wine_params, loss="mse", **QUICK_TRAINING)
-    runs = training_runs(project).set_index("tags.mlflow.runName")
-    mine = runs.loc["wine-mse"]
+    runs = training_runs(project).set_index("params.train.loss")
+    mine = runs.loc["mse"]
     # Re-score, by another path, the model this run saved on the split its labels came from.
     model_file = versioned_file(
         project, "06_models", "wine", "trained_model.pkl", mine["tags.run_id"]
@@ -153,12 +162,13 @@ def test_a_run_logs_its_own_model_while_another_run_trains(
     inputs = torch.tensor(test[feature_columns(test)].to_numpy(dtype=np.float32))
     rescored = float(((predict(model, inputs).numpy() - test[LABEL].to_numpy()) ** 2).mean())
     assert mine["metrics.final_test_mse"] == pytest.approx(rescored, rel=1e-5)
-    assert mine["metrics.final_test_mse"] != runs.loc["wine-cutoff", "metrics.final_test_mse"]
+    assert mine["metrics.final_test_mse"] != runs.loc["cutoff", "metrics.final_test_mse"]
     logged = mlflow.search_logged_models(
         experiment_ids=[mine["experiment_id"]], filter_string=f"source_run_id = '{mine['run_id']}'"
     )
-    logged_model = mlflow.pytorch.load_model(f"models:/{logged.iloc[0]['model_id']}")
-    for saved, served in zip(model.parameters(), logged_model.parameters(), strict=True):
+    served_model = mlflow.pyfunc.load_model(f"models:/{logged.iloc[0]['model_id']}")
+    logged_network = served_model.unwrap_python_model().model.predictor.network
+    for saved, served in zip(model.parameters(), logged_network.parameters(), strict=True):
         assert torch.equal(saved.cpu(), served.cpu())
 
 

@@ -129,10 +129,17 @@ def test_report_table_has_the_means_and_paired_differences(fake_sweep: Path) -> 
     ]
 
 
-def test_report_writes_markdown_and_figures(fake_sweep: Path) -> None:
+def test_report_writes_markdown_and_figures_and_prints_the_table_and_folder(
+    fake_sweep: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run_kedro(fake_sweep, ["report"], sweep=SWEEP)
     markdown = (fake_sweep / REPORT / "results.md").read_text()
     assert "| noise.p=0.3 | biv | 3 | 1 |" in markdown
+    printed = capsys.readouterr().out
+    assert markdown.rstrip() in printed
+    files = ", ".join(sorted(ARTIFACTS))
+    assert re.search(rf"^files +{REPORT.as_posix()}/ \({re.escape(files)}\)$", printed, re.M)
+    assert re.search(r"^MLflow run +report \([0-9a-f]{32}\)$", printed, re.M)
     assert "left out of the statistics: 1; `biv-0.3-3`." in markdown
     for figure in ("learning_curves.png", "final_test_mse.png"):
         assert (fake_sweep / REPORT / figure).read_bytes().startswith(b"\x89PNG")

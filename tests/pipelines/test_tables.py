@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import mlflow
@@ -13,6 +14,7 @@ import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from biv_pipeline.errors import RawRowError
 from tests.pipelines.conftest import (
     QUICK_TRAINING,
     noisy_versions,
@@ -68,7 +70,7 @@ def test_a_table_declared_in_yaml_only_runs_ingest_noise_train(toy_project) -> N
     assert noisy.attrs["rows_missing_label"] == 1
     (run,) = training_runs(project).to_dict("records")
     assert run["status"] == "FINISHED"
-    assert run["tags.mlflow.runName"] == "toy-biv"
+    assert run["tags.mlflow.runName"].startswith("toy-biv-eps0.5-vanilla_ann-p0.5-noise")
     assert (run["params.data.rows_read"], run["params.data.rows_missing_label"]) == ("400", "1")
     assert run["params.data.source.label"] == "reading"
     assert run["params.data.train_rows"] == "300"
@@ -83,7 +85,8 @@ def test_a_local_declaration_adds_to_the_base_ones(toy_project) -> None:
 
 
 def test_the_logged_model_predicts_raw_rows_in_raw_units(toy_project) -> None:
-    """pyfunc on the raw test rows reproduces the run's final_test_rmse_raw."""
+    """pyfunc on the raw file's test rows (text colour, integer hour) reproduces the run's
+    final_test_rmse_raw, and rows it never saw are refused in one line naming the column."""
     project, data_dir = toy_project
     run_kedro(project, dataset="toy", data_dir=str(data_dir), **QUICK_TRAINING)
     (run,) = training_runs(project).to_dict("records")
@@ -92,16 +95,32 @@ def test_the_logged_model_predicts_raw_rows_in_raw_units(toy_project) -> None:
         versioned_file(project, "03_primary", "toy", "normalisation.json", made_from).read_text()
     )
     test = pd.read_parquet(versioned_file(project, "03_primary", "toy", "test.parquet", made_from))
-    columns = list(stats["feature_mean"])
-    raw_rows = test[columns] * pd.Series(stats["feature_std"]) + pd.Series(stats["feature_mean"])
-    raw_labels = test["y"] * stats["label_std"] + stats["label_mean"]
+    raw_file = pd.read_csv(data_dir / "toy" / "readings.csv")
+    # the raw line of each test row, found by its value of x (continuous, so unique)
+    x = test["x"] * stats["feature_std"]["x"] + stats["feature_mean"]["x"]
+    lines = [int(np.argmin(np.abs(raw_file["x"].to_numpy() - value))) for value in x]
+    raw_rows = raw_file.loc[lines, ["hour", "colour", "x"]].reset_index(drop=True)
+    assert raw_rows["hour"].dtype.kind == "i"
+    assert not pd.api.types.is_numeric_dtype(raw_rows["colour"])  # text
     (model_id,) = mlflow.search_logged_models(experiment_ids=[run["experiment_id"]])["model_id"]
     model = mlflow.pyfunc.load_model(f"models:/{model_id}")
     predictions = np.asarray(model.predict(raw_rows)).ravel()
-    rmse = float(np.sqrt(np.mean((predictions - raw_labels.to_numpy()) ** 2)))
-    assert rmse == pytest.approx(run["metrics.final_test_rmse_raw"], rel=1e-4)
-    assert model.metadata.get_input_schema().input_names() == columns
+    errors = predictions - raw_file.loc[lines, "reading"].to_numpy()
+    assert float(np.sqrt(np.mean(errors**2))) == pytest.approx(
+        run["metrics.final_test_rmse_raw"], rel=1e-4
+    )
     assert model.metadata.saved_input_example_info is not None
+    refused = {
+        "column 'colour' holds 'purple', not seen in training": raw_rows.assign(colour="purple"),
+        "missing 'hour'": raw_rows.drop(columns="hour"),
+        "unknown 'station'": raw_rows.assign(station=1),
+        "column 'x' holds missing values (NaN)": raw_rows.assign(x=np.nan),
+        "column 'x' holds infinite values": raw_rows.assign(x=np.inf),
+    }
+    for message, rows in refused.items():
+        with pytest.raises(RawRowError, match=re.escape(message)) as error:
+            model.predict(rows)
+        assert "\n" not in str(error.value)
 
 
 def test_bike_runs_end_to_end_on_the_shared_file(project: Path, shared_data: Path) -> None:

@@ -34,8 +34,18 @@ def test_two_losses_train_on_the_same_noisy_version(
         assert f"{run['metrics.final_test_mse']:.4g}" in summary
         assert f"{run['metrics.final_test_rmse_raw']:.4g}" in summary
         assert version.parent.name in summary
-        assert summary.rstrip().splitlines()[-2].endswith("kedro mlflow ui")
-    assert sorted(runs["tags.mlflow.runName"]) == ["wine-biv", "wine-mse"]
+        training_on = (
+            rf"^Training on noisy_train {version.parent.name} of dataset wine \(split seed 7159, "
+            rf"noise seed 7159, p 0.5\), scored on the test split of ingest {version.parent.name}$"
+        )
+        assert re.search(training_on, summary, re.MULTILINE)  # a plain line, not a log record
+        assert summary.rstrip().splitlines()[-2].endswith("kedro runs-ui")
+    names = sorted(runs["tags.mlflow.runName"])
+    assert [name.split("-noise")[0] for name in names] == [
+        "wine-biv-eps0.5-vanilla_ann-p0.5",
+        "wine-mse-vanilla_ann-p0.5",
+    ]
+    assert {name.split("-noise")[1][6:] for name in names} == {"-seed0"}
     assert set(runs["tags.noisy_train_version"]) == {version.parent.name}
     assert set(runs["status"]) == {"FINISHED"}
     client = mlflow.MlflowClient()
@@ -53,6 +63,9 @@ def test_two_losses_train_on_the_same_noisy_version(
     assert {"params.train.loss", "params.train.lr"} <= logged
     assert not logged & {"params.loss", "params.lr", "params.epsilon", "params.noise.p"}
     assert set(runs["tags.runner"]) == {"SequentialRunner"}
+    # no path of this machine: the project is ".", the command is named, not located
+    assert set(runs["tags.project_path"]) == {"."}
+    assert not any("/" in source for source in runs["tags.mlflow.source.name"])
     # each run's learning curve is a version of its own, named by the run's kedro run id
     curves = project / "data/08_reporting/wine/learning_curve.png"
     assert {path.parent.name for path in curves.glob("*/learning_curve.png")} == set(
@@ -65,12 +78,12 @@ def test_two_losses_train_on_the_same_noisy_version(
 def test_pinned_version_is_the_one_trained_on(project: Path, wine_params) -> None:
     run_kedro(project, ["ingest", "noise"], **wine_params)
     run_kedro(project, ["noise"], **wine_params, noise={"seed": 1})
-    first, _ = noisy_versions(project, "wine")
-    pin = {"noisy_train": first.parent.name}
+    _, second = noisy_versions(project, "wine")
+    pin = {"noisy_train": second.parent.name}  # not made with this run's noise.seed: it wins
     run_kedro(project, ["train"], load_versions=pin, **wine_params, **QUICK_TRAINING)
     runs = training_runs(project)
-    assert list(runs["tags.noisy_train_version"]) == [first.parent.name]
-    assert runs.iloc[0]["params.data.noise.seed"] == "7159"
+    assert list(runs["tags.noisy_train_version"]) == [second.parent.name]
+    assert runs.iloc[0]["params.data.noise.seed"] == "1"  # the labels' parameters
 
 
 def test_full_default_run_tracks_the_model(project: Path) -> None:
@@ -79,8 +92,9 @@ def test_full_default_run_tracks_the_model(project: Path) -> None:
     (run_id,) = runs["run_id"]
     models = mlflow.search_logged_models(experiment_ids=[runs.iloc[0]["experiment_id"]])
     assert list(models["source_run_id"]) == [run_id]
-    model = mlflow.pytorch.load_model(f"models:/{models.iloc[0]['model_id']}")
-    assert sum(p.numel() for p in model.parameters()) > 0
+    model = mlflow.pyfunc.load_model(f"models:/{models.iloc[0]['model_id']}")
+    network = model.unwrap_python_model().model.predictor.network
+    assert sum(p.numel() for p in network.parameters()) > 0
     predictions = list((project / "data/07_model_output/synthetic").glob("*/*/*.parquet"))
     assert len(predictions) == 1
 
@@ -97,5 +111,7 @@ def test_a_bad_loss_lists_the_valid_losses(project: Path, wine_params) -> None:
 def test_every_loss_runs_end_to_end(project: Path, loss: str) -> None:
     run_kedro(project, **QUICK_TRAINING, loss=loss, epsilon="auto")
     runs = training_runs(project)
-    assert list(runs["tags.mlflow.runName"]) == [f"synthetic-{loss}"]
+    setting = {"iv": "-epsauto", "cutoff": "-cutoff1"}[loss]
+    (name,) = runs["tags.mlflow.runName"]
+    assert name.startswith(f"synthetic-{loss}{setting}-vanilla_ann-p0.5-noise")
     assert runs.iloc[0]["metrics.mean_effective_batch_size"] > 0

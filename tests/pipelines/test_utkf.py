@@ -51,7 +51,8 @@ def test_one_epoch_trains_each_image_model(project: Path, utkf_params, model: st
     run_kedro(project, ["ingest", "noise"], **utkf_params)
     run_kedro(project, ["train"], **utkf_params, model=model, epochs=1, loss="biv")
     runs = training_runs(project)
-    assert list(runs["tags.mlflow.runName"]) == ["utkf-biv"]
+    (name,) = runs["tags.mlflow.runName"]
+    assert name.startswith(f"utkf-biv-eps0.5-{model}-p0.5-noise")
     run = runs.iloc[0]
     assert run["params.train.model"] == model
     assert run["params.data.dataset"] == "utkf"

@@ -4,8 +4,9 @@ Before a pipeline runs, every versioned dataset it touches is pinned to one vers
 
 - what the run saves is loaded back at this run's own save version, so another process that
   saves in between changes nothing;
-- ``noisy_train`` (when the run reads it) is the pinned or the newest complete version, read
-  once;
+- ``noisy_train`` (when the run reads it) is the pinned version, else the newest complete
+  version made with this run's own dataset, data_dir, ingest and noise parameters (the
+  ``labels_key`` of :mod:`biv_pipeline.parameters.labels` in its provenance), read once;
 - the ingest outputs (train and test split, normalisation) it reads come from the ingest that
   made those noisy labels (``noisy_train``'s provenance names it), else from the newest ingest
   whose three outputs are all complete;
@@ -13,8 +14,8 @@ Before a pipeline runs, every versioned dataset it touches is pinned to one vers
   their provenance: not whichever cache is in the folder.
 
 A pinned version that does not exist, noisy labels made from another dataset or data
-folder than the run asks for, or a missing image cache stop the run with one line saying what
-exists.
+folder than the run asks for, a missing image cache, or no labels made with the run's
+parameters stop the run with one line saying what exists (and how it differs).
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ from kedro.pipeline import Pipeline
 from biv_pipeline.catalog.names import IMAGE_CACHE, NOISY_TRAIN
 from biv_pipeline.data.images.cache import CACHE_ATTR
 from biv_pipeline.errors import LineageError, MissingVersionError
+from biv_pipeline.parameters.labels import (
+    differences,
+    key_of_provenance,
+    labels_key,
+    recipe_of_parameters,
+    recipe_of_provenance,
+)
 
 INGEST_OUTPUTS = ("train_split", "test_split", "normalisation")
 TEST_SPLIT = "test_split"  # the ingest output whose provenance names the image cache
@@ -169,10 +177,13 @@ def plan_versions(
     provenance: dict[str, Any] = {}
     ingest_version = None
     if NOISY_TRAIN in free:
-        dataset = catalog.get(NOISY_TRAIN)
-        version = _checked(NOISY_TRAIN, dataset, requested.get(NOISY_TRAIN), dataset_name)
+        asked = requested.get(NOISY_TRAIN)
+        if asked is None:
+            version, provenance = _labels_made_with(catalog, parameters)
+        else:
+            version = _checked(NOISY_TRAIN, catalog.get(NOISY_TRAIN), asked, dataset_name)
+            provenance = _provenance(catalog, version)
         pins[NOISY_TRAIN] = version
-        provenance = dict(catalog.get(NOISY_TRAIN, version=Version(version, None)).load().attrs)
         _check_source(provenance, parameters, version)
         ingest_version = _ingest_version_of_labels(provenance, version, catalog, dataset_name)
     reads_ingest = [name for name in INGEST_OUTPUTS if name in free]
@@ -217,6 +228,38 @@ def _image_cache_key(
             f"made with ({key or 'none: the dataset has no images'}); leave it out"
         )
     return key
+
+
+def _provenance(catalog: DataCatalog, version: str) -> dict[str, Any]:
+    """How the ``noisy_train`` version was made (the ``attrs`` saved with it)."""
+    return dict(catalog.get(NOISY_TRAIN, version=Version(version, None)).load().attrs)
+
+
+def _labels_made_with(
+    catalog: DataCatalog, parameters: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The newest complete ``noisy_train`` made with these parameters, and its provenance;
+    else one line listing the versions there and how each differs."""
+    dataset_name = str(parameters["dataset"])
+    found = versions(catalog.get(NOISY_TRAIN))
+    if not found:
+        _checked(NOISY_TRAIN, catalog.get(NOISY_TRAIN), None, dataset_name)  # raises
+    ours = recipe_of_parameters(parameters)
+    key = labels_key(ours)
+    others = []
+    for version in found:
+        provenance = _provenance(catalog, version)
+        if key_of_provenance(provenance) == key:
+            return version, provenance
+        if len(others) < SHOWN_VERSIONS:
+            others.append(f"{version} ({differences(recipe_of_provenance(provenance), ours)})")
+    more = f" and {len(found) - len(others)} older" if len(found) > len(others) else ""
+    raise LineageError(
+        f"no noisy_train version of dataset '{dataset_name}' was made with this run's "
+        f"parameters; versions there: {'; '.join(others)}{more}. Make one with `kedro run "
+        "--pipelines=ingest,noise` and this run's --params, or pin one with "
+        f"--load-versions={NOISY_TRAIN}:VERSION"
+    )
 
 
 def _requested_ingest_version(names: list[str], requested: Mapping[str, str]) -> str | None:

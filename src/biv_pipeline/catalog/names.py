@@ -10,3 +10,4 @@ TEST_SPLIT = "test_split"  # the versioned test split the training run scores on
 TRAINING_CONFIG = "training_config"  # the validated training settings (only training has it)
 TRAINING_METRICS = "training_metrics"  # the metric histories logged to MLflow
 SWEEP_RUNS = "sweep_runs"  # a sweep's MLflow runs, as the report reads them
+SWEEP_RESULTS_MARKDOWN = "sweep_results_markdown"  # the report's results table, as Markdown

@@ -40,9 +40,13 @@ NOTHING_RAN = "No nodes ran."
 # Kedro routes warnings through this logger; MLflow shows its type-hint warning with its own
 # filter ("once"), so it is dropped here as well
 WARNINGS_LOGGER = "py.warnings"
-# MLflow logs a caution about pickled models on every pytorch (and sklearn: the classical
-# models) model it saves
-QUIET_THIRD_PARTY_LOGGERS = ("mlflow.pytorch", "mlflow.sklearn")
+# MLflow logs a caution about pickled models on every pytorch or pyfunc model it saves (and,
+# for a pyfunc model, that it checks the input example)
+QUIET_THIRD_PARTY_LOGGERS = ("mlflow.pytorch", "mlflow.pyfunc")
+# kedro-viz warns on every in-process session (a sweep's trials, a notebook) that it does not
+# record the run for its workflow view, which this project does not use
+KEDRO_VIZ_RUN_LOGGER = "kedro_viz.integrations.kedro.run_hooks"
+KEDRO_VIZ_NOT_TRACKING = "Workflow tracking is disabled"
 
 
 class DropThirdPartyWarnings(logging.Filter):
@@ -56,6 +60,14 @@ class DropThirdPartyWarnings(logging.Filter):
         return not any(pattern.search(text) for pattern in self.patterns)
 
 
+class DropKedroVizNotTracking(logging.Filter):
+    """Drop kedro-viz's "Workflow tracking is disabled ..." warnings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (drop) for kedro-viz's record saying it does not track this run."""
+        return not record.getMessage().startswith(KEDRO_VIZ_NOT_TRACKING)
+
+
 def quiet_third_party_warnings() -> None:
     """Ignore the third-party warnings above; every other warning still shows."""
     for message, category in THIRD_PARTY_WARNINGS:
@@ -67,6 +79,9 @@ def quiet_third_party_warnings() -> None:
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
     for name in QUIET_THIRD_PARTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+    viz = logging.getLogger(KEDRO_VIZ_RUN_LOGGER)
+    if not any(isinstance(f, DropKedroVizNotTracking) for f in viz.filters):
+        viz.addFilter(DropKedroVizNotTracking())
 
 
 def framework_log_level(environ: Mapping[str, str] = os.environ) -> int:

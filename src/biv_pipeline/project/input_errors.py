@@ -40,6 +40,19 @@ def input_error_line(error: BaseException) -> str | None:
     return f"Error: {' '.join(reason.split())}"
 
 
+def input_error_within(error: BaseException) -> BaseException | None:
+    """The input error that ``error`` is or was raised from (a Kedro ``DatasetError`` wraps
+    the error of a dataset's ``load``), else None."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, INPUT_ERRORS):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def tracebacks_wanted(environ: Mapping[str, str] = os.environ) -> bool:
     """Whether the user asked for full tracebacks (``BIV_TRACEBACK``)."""
     return bool(environ.get(TRACEBACK_ENV))

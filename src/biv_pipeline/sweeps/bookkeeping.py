@@ -19,7 +19,7 @@ from biv_pipeline.tracking.contract import (
     SWEEP_TAG,
 )
 
-ERROR_TAG_LIMIT = 5000  # characters of a traceback kept in the error tag
+ERROR_TAG_LIMIT = 5000  # characters of the error kept in its tag
 MAX_RUNS = 50_000  # runs read per sweep
 
 
@@ -73,7 +73,8 @@ def record_failure(
     error: str,
     session_version: str | None = None,
 ) -> None:
-    """Make sure the trial has a FAILED run carrying its tags and the error.
+    """Make sure the trial has a FAILED run carrying its tags and the error (one line: the
+    traceback, with this machine's paths, stays in the sweep's log file).
 
     The run is the one its session opened (found by Kedro's run id), or a new one when the
     session failed before opening any.
@@ -86,11 +87,7 @@ def record_failure(
         else []
     )
     run_id = opened[0].info.run_id if opened else client.create_run(experiment).info.run_id
-    last_line = error.strip().splitlines()[-1] if error.strip() else "failed"
-    for name, value in {
-        **tags,
-        ERROR_TAG: error[-ERROR_TAG_LIMIT:],
-        END_REASON_TAG: last_line[:ERROR_TAG_LIMIT],
-    }.items():
+    line = " ".join(error.split())[:ERROR_TAG_LIMIT] or "failed"
+    for name, value in {**tags, ERROR_TAG: line, END_REASON_TAG: line}.items():
         client.set_tag(run_id, name, value)
     client.set_terminated(run_id, FAILED)

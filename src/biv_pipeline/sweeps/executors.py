@@ -54,7 +54,7 @@ def run_trial(project: str, job: TrialJob, tracking_uri: str) -> tuple[str, floa
             pins = {NOISY_TRAIN: job.labels_version}
             run_session(Path(project), params, [TRAIN_PIPELINE], pins)
     except SessionFailedError as failure:
-        record_failure(tracking_uri, job.tags, failure.detail, failure.version)
+        record_failure(tracking_uri, job.tags, str(failure), failure.version)
         return FAILED, time.monotonic() - started
     return FINISHED, time.monotonic() - started
 

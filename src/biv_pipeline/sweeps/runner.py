@@ -9,6 +9,7 @@ each of its trials and the sweep goes on.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -31,6 +32,8 @@ from biv_pipeline.sweeps.spec import SweepSpec
 
 DATA_PIPELINES = ["ingest", "noise"]
 SECONDS_PER_MINUTE = 60
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -104,7 +107,8 @@ def run_sweep(
 
     ``overrides`` (dotted keys) replace base parameters, e.g. ``{"epochs": 1}`` for a smoke run;
     they are part of each trial's fingerprint. Never stops on a failed trial. ``report`` gets
-    one line per trial and a closing table; the sessions' logs go to the sweep's log file
+    one line per trial and a closing table; the sessions' logs, and a closing JSON line of
+    the counts for scripts, go to the sweep's log file
     (:func:`biv_pipeline.sweeps.console.sweep_log_path`).
     """
     if backend not in EXECUTORS:
@@ -129,7 +133,7 @@ def run_sweep(
                 version = prepare_labels(project, group, todo, done, tracking_uri)
             except SessionFailedError as failure:
                 for trial in todo:
-                    detail = f"preparing the labels of {group.key} failed:\n{failure.detail}"
+                    detail = f"preparing the labels of {group.key} failed: {failure}"
                     record_failure(tracking_uri, trial.tags(spec.name, seeds), detail)
                     report(progress.record(trial, FAILED, 0.0))
                 continue
@@ -137,7 +141,7 @@ def run_sweep(
         report(f"{progress.skipped} already done, {len(jobs)} to run ({backend})")
         for job, status, seconds in EXECUTORS[backend](project, tracking_uri)(jobs):
             report(progress.record(job.trial, status, seconds))
+        result = SweepResult(progress.total, progress.skipped, progress.done, progress.failed)
+        logger.info(json.dumps({"sweep": spec.name, **asdict(result)}))
     report(summary_table(progress.outcomes))
-    result = SweepResult(progress.total, progress.skipped, progress.done, progress.failed)
-    report(json.dumps({"sweep": spec.name, **asdict(result)}))
     return result

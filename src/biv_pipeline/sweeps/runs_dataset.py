@@ -25,6 +25,7 @@ from biv_pipeline.run_record import (
     PLANNED_SEEDS_TAG,
     TRIAL_TAGS,
 )
+from biv_pipeline.sweeps.spec import sweep_file_named
 from biv_pipeline.tracking.contract import SWEEP_TAG
 
 SWEEP_NAME = re.compile(r"[\w.\-]+")  # also keeps the name safe inside an MLflow filter string
@@ -89,10 +90,13 @@ class SweepRunsDataset(AbstractDataset[None, SweepRuns]):
         runs = _search(client, experiment_id, f"tags.{SWEEP_TAG} = '{name}'", limit)
         if not runs:
             known = sorted({run.data.tags[SWEEP_TAG] for run in _search(client, experiment_id)})
+            spec = sweep_file_named(name)
+            command = f", `kedro sweep {spec.as_posix()}`," if spec is not None else ""
             raise SweepRunsError(
                 f"no runs of sweep {name!r} in MLflow experiment {self._experiment!r} at "
                 f"{self._tracking_uri}; sweeps there: {', '.join(known) or 'none'} (run the "
-                "sweep first, or pass --params mlflow_tracking_uri=... to read another store)"
+                f"sweep first{command} or pass --params mlflow_tracking_uri=... to read another "
+                "store)"
             )
         return client, runs
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import traceback
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,12 @@ from kedro.framework.startup import bootstrap_project
 
 from biv_pipeline.catalog.lineage import versions
 from biv_pipeline.catalog.names import NOISY_TRAIN
-from biv_pipeline.errors import SessionFailedError
+from biv_pipeline.errors import SessionFailedError, one_line
 from biv_pipeline.parameters.dotted_keys import nest
 from biv_pipeline.project.session import ProjectSession
 from biv_pipeline.tracking.interruptions import runs_end_killed_on_interrupt
+
+logger = logging.getLogger(__name__)
 
 
 def run_session(
@@ -26,8 +29,9 @@ def run_session(
     """Run ``pipelines`` in a new KedroSession of ``project`` with the dotted ``params``.
 
     Returns the session's save version (the version of everything it wrote). Ctrl-C and
-    SIGTERM end its MLflow run as KILLED and propagate; any other error becomes a
-    ``SessionFailedError``.
+    SIGTERM end its MLflow run as KILLED and propagate; any other error is logged with its
+    traceback (a sweep's log file) and becomes a ``SessionFailedError`` whose message is the
+    error in one line.
     """
     bootstrap_project(project)
     with ProjectSession.create(project_path=project, runtime_params=nest(params)) as session:
@@ -35,7 +39,9 @@ def run_session(
             with runs_end_killed_on_interrupt():
                 session.run(pipeline_names=pipelines, load_versions=load_versions)
         except Exception as error:
-            raise SessionFailedError(session.session_id, traceback.format_exc()) from error
+            detail = traceback.format_exc()
+            logger.error("session %s (%s) failed:\n%s", session.session_id, pipelines, detail)
+            raise SessionFailedError(session.session_id, detail, one_line(error)) from error
         return session.session_id
 
 

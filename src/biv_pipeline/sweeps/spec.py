@@ -14,6 +14,7 @@ from biv_pipeline.parameters.dotted_keys import flatten
 from biv_pipeline.parameters.training import LOSSES, MODEL_NAMES
 
 SPEC_KEYS = ("name", "base", "grid", "clean_baseline", "description")
+SWEEP_FILES = Path("conf/base/sweeps")  # the project's sweep files, from the project root
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,17 @@ def load_spec(path: Path) -> SweepSpec:
         clean_baseline=bool(raw.get("clean_baseline", False)),
         description=str(raw.get("description", "")),
     )
+
+
+def sweep_file_named(name: str, folder: Path = SWEEP_FILES) -> Path | None:
+    """The sweep file in ``folder`` whose sweep is called ``name`` (its ``name:``, else its
+    file name), or None; files that do not parse are passed over."""
+    for path in sorted(folder.glob("*.yml")):
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        named = raw.get("name") if isinstance(raw, dict) else None
+        if str(named or path.stem) == name:
+            return path
+    return None

@@ -2,12 +2,15 @@
 
 Hooks write these tags, sweeps search and resume by them. What a run records that the core
 reads too (statuses, metric names, a trial's fields) is :mod:`biv_pipeline.run_record`.
-Plain constants (no MLflow import).
+Plain constants and the run name (no MLflow import).
 """
 
 from __future__ import annotations
 
-from biv_pipeline.parameters.training import CLASSICAL_NAMES
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
 
 EXPERIMENT = "biv-pipeline"
 DEFAULT_DATABASE = "mlflow.db"  # at the project root
@@ -23,7 +26,7 @@ INGEST_VERSION_TAG = "ingest_version"  # the split and normalisation those label
 # everything the run wrote (its model, predictions, history under data/<layer>/<dataset>/).
 KEDRO_RUN_ID_TAG = "run_id"
 END_REASON_TAG = "end_reason"  # why a run did not finish (interrupted, error)
-ERROR_TAG = "error"  # the traceback of a failed sweep trial
+ERROR_TAG = "error"  # a failed sweep trial's error, in one line (the traceback is in its log)
 RUN_NAME_TAG = "mlflow.runName"
 USER_TAG = "tag"  # the free-text `tag` parameter (the original's experiment tag)
 SWEEP_TAG = "sweep"  # every training run of a sweep carries its sweep's name
@@ -51,9 +54,37 @@ def yaml_setting(name: str) -> str:
         ) from None
 
 
-def training_run_name(dataset: str, loss: str, model: str | None = None) -> str:
-    """The MLflow run name of a training run: ``<dataset>-<loss>`` for a network, e.g.
-    ``wine-biv``; ``<dataset>-<model>-<loss>`` for a classical model, e.g. ``wine-gbm-iv``."""
-    if model in CLASSICAL_NAMES:
-        return f"{dataset}-{model}-{loss}"
-    return f"{dataset}-{loss}"
+NOISE_HASH_LENGTH = 6  # hex digits of the noise block's SHA-256 in a run name
+EPSILON_LOSSES = ("iv", "biv")  # the losses whose weights use epsilon
+CUTOFF_LOSS = "cutoff"
+
+
+def noise_setting(noise: Mapping[str, Any]) -> str:
+    """``clean`` for labels without noise, else ``p<p>-noise<hash>``: the share of the first
+    component and a short hash of the whole noise block (seed included)."""
+    if not noise.get("enabled", True):
+        return "clean"
+    canonical = json.dumps(noise, sort_keys=True, default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:NOISE_HASH_LENGTH]
+    return f"p{noise.get('p'):g}-noise{digest}"
+
+
+def training_run_name(
+    dataset: str,
+    loss: str,
+    model: str,
+    seed: int,
+    noise: Mapping[str, Any],
+    epsilon: float | str | None = None,
+    cutoff: float | None = None,
+) -> str:
+    """The MLflow run name of a training run, different for runs that differ in dataset, loss,
+    the loss's own setting (epsilon for iv and biv, the cutoff for cutoff), model, noise
+    setting (:func:`noise_setting` of the labels' validated noise block) or seed:
+    ``wine-biv-eps0.5-vanilla_ann-p0.5-noise3f2a1c-seed0``."""
+    setting = ""
+    if loss in EPSILON_LOSSES and epsilon is not None:
+        setting = f"-eps{epsilon:g}" if isinstance(epsilon, float | int) else f"-eps{epsilon}"
+    elif loss == CUTOFF_LOSS and cutoff is not None:
+        setting = f"-cutoff{cutoff:g}"
+    return f"{dataset}-{loss}{setting}-{model}-{noise_setting(noise)}-seed{seed}"

@@ -5,16 +5,19 @@ registers :class:`TrackingHook` instead, which hands every event to kedro-mlflow
 ``MlflowHook`` (imported at the first event, so ``kedro --help`` loads no MLflow) with three
 differences:
 
-- a run that trains is named ``<dataset>-<loss>`` (a classical model's
-  ``<dataset>-<model>-<loss>``) when it opens (the console line and the UI
-  agree), and its parameters are the ones
+- a run that trains is named when it opens (the console line and the UI agree) after what
+  sets it apart: dataset, loss, epsilon or cutoff, model, the noise setting of the labels it
+  trains on and seed (:func:`biv_pipeline.tracking.contract.training_run_name`, e.g.
+  ``wine-biv-eps0.5-vanilla_ann-p0.5-noise3f2a1c-seed0``), and its parameters are the ones
   :class:`biv_pipeline.project.hooks.lineage.LineageHook` logs
   (``train.*``, ``data.*``, ``runtime.*``): kedro-mlflow's copy of the node inputs
   (``loss``, ``epsilon``, ``noise.p`` ...) is not logged beside them. Other runs (ingest,
   noise, report) keep kedro-mlflow's node-input parameters, their only copy;
 - run parameters that Kedro passes as object reprs (``runner=<...SequentialRunner object at
   0x...>``, or ``None`` for a session run in-process) are tagged with the class name
-  (``runner=SequentialRunner``);
+  (``runner=SequentialRunner``), and paths are tagged relative to the project
+  (``project_path=.``; MLflow's ``mlflow.source.name``, the command, by its name), so a run
+  shared with others carries no path of this machine;
 - the tracking store is checked before kedro-mlflow first contacts it
   (:mod:`biv_pipeline.tracking.store`): an unreachable server or a locked ``mlflow.db`` is one
   line, before any data is written or any run opened.
@@ -24,12 +27,16 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
-from biv_pipeline.catalog.names import TRAINING_CONFIG  # only a training pipeline has it
+from biv_pipeline.catalog.names import NOISY_TRAIN, TRAINING_CONFIG  # TRAINING_CONFIG: trains
+from biv_pipeline.parameters.labels import noise_block
+from biv_pipeline.parameters.resolved_training import make_training_config
+from biv_pipeline.parameters.training import TRAINING_PARAMETERS
 from biv_pipeline.tracking.active_run import active_mlflow_run
 from biv_pipeline.tracking.contract import training_run_name
 from biv_pipeline.tracking.store import check_tracking_store, locked_database_as_tracking_error
@@ -51,6 +58,8 @@ MLFLOW_CONFIG = "mlflow"
 MLFLOW_CONFIG_PATTERNS = ["mlflow*", "mlflow*/**", "**/mlflow*"]
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 KEDRO_MLFLOW_FALLBACK_URI = "mlruns"
+PROJECT_PATH = "project_path"  # kedro-mlflow tags every run with Kedro's run parameters
+SOURCE_NAME_TAG = "mlflow.source.name"  # MLflow's: the command that opened the run
 
 
 def clean_run_params(run_params: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +71,18 @@ def clean_run_params(run_params: dict[str, Any]) -> dict[str, Any]:
         cleaned[key] = match.group(1) if match else value
     if cleaned.get(RUNNER) == str(None):
         cleaned[RUNNER] = DEFAULT_RUNNER
+    if cleaned.get(PROJECT_PATH):
+        cleaned[PROJECT_PATH] = "."  # the project itself; paths are relative to it
     return cleaned
+
+
+def relative_to_project(path: str, project: Path) -> str:
+    """``path`` relative to ``project`` when it lies inside it, else its last part (the
+    ``kedro`` of ``/home/me/.venv/bin/kedro``)."""
+    try:
+        return Path(path).resolve().relative_to(project.resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 def without_parameters(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +112,19 @@ def configured_tracking_uri(context: KedroContext) -> str:
     return uri or os.environ.get(TRACKING_URI_ENV, KEDRO_MLFLOW_FALLBACK_URI)
 
 
+def run_name(parameters: dict[str, Any], labels_noise: dict[str, Any] | None = None) -> str:
+    """The name of a training run with these parameters, on labels made with
+    ``labels_noise`` (None: labels this run makes, with its own ``noise`` block)."""
+    dataset = parameters["dataset"]
+    config = make_training_config(
+        dataset, **{name: parameters[name] for name in TRAINING_PARAMETERS}
+    )
+    noise = noise_block(labels_noise if labels_noise is not None else parameters["noise"])
+    return training_run_name(
+        dataset, config.loss, config.model, config.seed, noise, config.epsilon, config.cutoff
+    )
+
+
 def mlflow_run_is_active() -> bool:
     """Whether an MLflow run is open in this process (kedro-mlflow then ignores mlflow.yml)."""
     return active_mlflow_run() is not None
@@ -99,7 +132,7 @@ def mlflow_run_is_active() -> bool:
 
 class TrackingHook:
     """kedro-mlflow's ``MlflowHook`` with one copy of each parameter, clean tags and the run
-    named ``<dataset>-<loss>`` from the start (see the module docstring)."""
+    named after its settings from the start (see the module docstring)."""
 
     def __init__(self) -> None:
         self._delegate: MlflowHook | None = None
@@ -145,21 +178,30 @@ class TrackingHook:
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
     ) -> None:
-        """Open the MLflow run, named ``<dataset>-<loss>`` if it trains, with clean tags."""
+        """Open the MLflow run, named after its settings if it trains (the labels' noise
+        setting for labels it reads, pinned by the lineage hook before), with clean tags."""
         self._trains = TRAINING_CONFIG in pipeline.datasets()
         hook = self._hook
         run_options = hook.mlflow_config.tracking.run
         configured_name = run_options.name
         if self._trains and configured_name is None:
             parameters = catalog.load(ALL_PARAMETERS)
-            run_options.name = training_run_name(
-                parameters["dataset"], parameters["loss"], parameters.get("model")
+            labels = catalog.load(NOISY_TRAIN) if NOISY_TRAIN in pipeline.inputs() else None
+            run_options.name = run_name(
+                parameters, None if labels is None else labels.attrs["noise"]
             )
         try:
             with locked_database_as_tracking_error(self._tracking_uri):
                 hook.before_pipeline_run(clean_run_params(run_params), pipeline, catalog)
         finally:
             run_options.name = configured_name
+        run = active_mlflow_run()
+        source = run.data.tags.get(SOURCE_NAME_TAG) if run is not None else None
+        if source and run_params.get(PROJECT_PATH):
+            import mlflow  # noqa: PLC0415 - loaded by then: kedro-mlflow opened the run
+
+            project = Path(run_params[PROJECT_PATH])
+            mlflow.set_tag(SOURCE_NAME_TAG, relative_to_project(source, project))
 
     @hook_impl
     def before_node_run(

@@ -1,14 +1,23 @@
-"""The block a training run prints at its end: what was trained, how it scored, where it went."""
+"""What a run prints at its end: for a training run, what was trained, how it scored, where
+it went; for a report, the results table and the folder its files went to."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
-from kedro.pipeline import Node
+from kedro.pipeline import Node, Pipeline
 
-from biv_pipeline.catalog.names import NOISY_TRAIN, TEST_SPLIT, TRAINING_CONFIG, TRAINING_METRICS
+from biv_pipeline.catalog.names import (
+    NOISY_TRAIN,
+    SWEEP_RESULTS_MARKDOWN,
+    TEST_SPLIT,
+    TRAINING_CONFIG,
+    TRAINING_METRICS,
+)
 from biv_pipeline.data.schema import clean_label_column, declares_noise
 from biv_pipeline.run_record import (
     CLEAN_EST_METRIC,
@@ -22,7 +31,7 @@ from biv_pipeline.run_record import (
 from biv_pipeline.tracking.active_run import active_mlflow_run
 from biv_pipeline.tracking.contract import SWEEP_TAG
 
-MLFLOW_UI_HINT = "kedro mlflow ui"
+MLFLOW_UI_HINT = "kedro runs-ui"
 
 
 class RunSummaryHook:
@@ -33,12 +42,14 @@ class RunSummaryHook:
         self._summary: dict[str, str] = {}
         self._quiet = False
         self._noisy_test = False  # the test labels are noisy, with declared variances
+        self._report: str | None = None
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], catalog: DataCatalog) -> None:
         """Forget the previous run's summary (one hook object serves every session)."""
         self._summary = {"outputs": f"data/*/<dataset>/*/{run_params['run_id']}/"}
         self._noisy_test = False
+        self._report = None
         # a sweep reports each trial in one line of its own
         self._quiet = SWEEP_TAG in (catalog.load("parameters").get("run_tags") or {})
 
@@ -71,7 +82,13 @@ class RunSummaryHook:
     @hook_impl
     def after_node_run(self, outputs: dict[str, Any]) -> None:
         """On the metrics node: note the final clean test MSE and raw RMSE where the clean test
-        labels are known, and the scores on noisy test labels where they are noisy."""
+        labels are known, and the scores on noisy test labels where they are noisy; on the
+        report's table: note it."""
+        if SWEEP_RESULTS_MARKDOWN in outputs:
+            self._report = str(outputs[SWEEP_RESULTS_MARKDOWN])
+            run = active_mlflow_run()
+            if run is not None:
+                self._summary["mlflow_run"] = f"{run.info.run_name} ({run.info.run_id})"
         metrics = outputs.get(TRAINING_METRICS)
         if metrics is None:
             return
@@ -87,10 +104,15 @@ class RunSummaryHook:
         self._summary["trained"] = "yes"
 
     @hook_impl
-    def after_pipeline_run(self) -> None:
-        """Print the block if this run trained a model."""
+    def after_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
+    ) -> None:
+        """Print the block if this run trained a model, the table if it reported a sweep."""
         if "trained" in self._summary and not self._quiet:
             print(format_summary(self._summary))
+        if self._report is not None:
+            files = written_files(pipeline, catalog, Path(run_params["project_path"]))
+            print(format_report(self._report, files, self._summary.get("mlflow_run")))
 
 
 TEST_LABELS = {  # the test labels, by whether their clean labels are known
@@ -120,3 +142,29 @@ def format_summary(summary: dict[str, str]) -> str:
     lines.append(f"{'browse runs':<{width}}  {MLFLOW_UI_HINT}")
     rule = "-" * max(len(line) for line in lines)
     return "\n".join([rule, *lines, rule])
+
+
+def written_files(pipeline: Pipeline, catalog: DataCatalog, project: Path) -> list[str]:
+    """The files the pipeline's outputs were saved to, relative to the project, sorted."""
+    paths = []
+    for name in pipeline.all_outputs():
+        filepath = getattr(catalog.get(name), "_filepath", None)
+        if filepath:
+            path = Path(str(filepath))
+            paths.append(Path(os.path.relpath(path, project)) if path.is_absolute() else path)
+    return sorted(path.as_posix() for path in paths)
+
+
+def format_report(markdown: str, files: list[str], mlflow_run: str | None) -> str:
+    """The report's results table (its Markdown), then the folder its files went to (and
+    their names) and its MLflow run."""
+    lines = [markdown.rstrip(), ""]
+    folders = sorted({str(Path(file).parent) for file in files})
+    if len(folders) == 1:
+        names = ", ".join(Path(file).name for file in files)
+        lines.append(f"files       {folders[0]}/ ({names})")
+    elif files:
+        lines.append(f"files       {', '.join(files)}")
+    if mlflow_run:
+        lines.append(f"MLflow run  {mlflow_run}")
+    return "\n".join(lines)

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from biv_pipeline.classical import ClassicalModel, RawRowsModel
+from biv_pipeline.classical import ClassicalModel
 from biv_pipeline.pipelines.train import pipeline as train
+from biv_pipeline.serving import RawRowModel
 from tests.pipelines.conftest import SLICE_OVERRIDES
 from tests.pipelines.slices import project_parameters, run_slice
 
@@ -73,7 +74,7 @@ def test_the_model_to_log_takes_raw_rows_as_the_networks_does(
     _, outputs = fitted
     served, raw_test = outputs["mlflow_model"], ingested["raw_test"]
     features = [column for column in raw_test.columns if column != "y"]
-    assert isinstance(served.model, RawRowsModel)
+    assert isinstance(served.model, RawRowModel)
     assert list(served.input_example.columns) == features
     raw = served.model.predict(raw_test[features])
     np.testing.assert_allclose(raw, outputs["test_predictions"]["y_pred_raw"], rtol=1e-9)

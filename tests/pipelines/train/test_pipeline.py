@@ -13,7 +13,6 @@ from typing import Any
 import mlflow
 import numpy as np
 import pytest
-import torch
 from matplotlib.figure import Figure
 
 from tests.pipelines.conftest import QUICK_TRAINING
@@ -64,9 +63,11 @@ def test_the_model_to_log_predicts_raw_rows_in_raw_units(
     served, raw_test = trained["mlflow_model"], ingested["raw_test"]
     features = [column for column in raw_test.columns if column != "y"]
     assert list(served.input_example.columns) == features
-    with torch.no_grad():
-        raw = served.model(torch.tensor(raw_test[features].to_numpy(np.float32))).numpy()
+    raw = served.model.predict(raw_test[features])
     np.testing.assert_allclose(raw, trained["test_predictions"]["y_pred_raw"], rtol=1e-4)
+    np.testing.assert_allclose(
+        served.input_example.to_numpy(), raw_test[features].head(5).to_numpy(), rtol=1e-6
+    )
 
 
 def test_the_learning_curve_is_a_figure(trained: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from biv_pipeline.data.declared_noise import declared_labels, resolve_source
 from biv_pipeline.data.schema import DECLARED, LABEL, NOISY, declares_noise
 from biv_pipeline.errors import ParameterError
 from biv_pipeline.noise import NoiseConfig, NoisyLabels, corrupt_labels, variance_scale
+from biv_pipeline.parameters.labels import LABELS_KEY, labels_key, recipe_of_provenance
 
 HISTOGRAM_BINS = 60
 NOISE_SOURCE = "noise_source"  # provenance: noise.source resolved (were the variances declared?)
@@ -49,9 +50,10 @@ def add_label_noise(train: pd.DataFrame, normalisation: dict, noise: NoiseConfig
     ``noise.threshold`` are dropped (the original's dataset-level filter). The table's
     ``attrs`` (kept in the parquet file) extend the split's provenance with the noise
     parameters, ``noise_source`` (``noise.source`` resolved: were the variances declared,
-    sampled or both) and the version of the split it was made from (``ingest_version``), so a
-    training run can say exactly how its labels were made and score on the matching test
-    split.
+    sampled or both), the version of the split it was made from (``ingest_version``) and the
+    key of the parameters that made the labels (``labels_key``), so a training run can say
+    exactly how its labels were made, find labels made with its own parameters and score on
+    the matching test split.
     """
     scale = variance_scale(noise.units, normalisation["label_std"], normalisation["normalized"])
     source = resolve_source(noise, declares_noise(train), str(train.attrs.get("dataset")))
@@ -72,6 +74,7 @@ def add_label_noise(train: pd.DataFrame, normalisation: dict, noise: NoiseConfig
     provenance = dict(train.attrs)
     provenance[INGEST_VERSION] = provenance.pop(VERSION_ATTR, None)
     noisy.attrs = {**provenance, "noise": asdict(noise), NOISE_SOURCE: source}
+    noisy.attrs[LABELS_KEY] = labels_key(recipe_of_provenance(noisy.attrs))
     if noise.threshold is None:
         return noisy
     kept = noisy[noisy[NOISY.variance_seen] < noise.threshold * scale]

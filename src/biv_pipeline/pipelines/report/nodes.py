@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
+from biv_pipeline.figures import epoch_axis, plain_log_axis
 from biv_pipeline.parameters.contract import ReportConfig
 from biv_pipeline.reporting import (
     AXIS_PREFIX,
@@ -66,7 +66,8 @@ def plot_learning_curves(
         if setting != CLEAN and not clean.empty:
             _band(panel, clean["epoch"], clean, label=CLEAN, color=CLEAN_COLOUR, linestyle="--")
         panel.set(title=setting, yscale="log", xlabel="epoch")
-        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
+        plain_log_axis(panel.yaxis)
+        epoch_axis(panel.xaxis)
     panels[0].set_ylabel(_y_label(curves))
     if panels[0].get_legend_handles_labels()[0]:
         panels[0].legend()
@@ -95,6 +96,7 @@ def plot_final_test_mse(results: pd.DataFrame, sweep: str, config: ReportConfig)
         )
         axis.axhline(row.test_mse_mean, color=CLEAN_COLOUR, linestyle="--", label=CLEAN)
     axis.set(yscale="log", ylabel=_y_label(results))
+    plain_log_axis(axis.yaxis)
     axis.set_title(f"{sweep}: final test MSE\nmean and {config.confidence:.0%} CI over seeds")
     axis.legend()
     figure.tight_layout()

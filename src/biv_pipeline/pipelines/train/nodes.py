@@ -17,13 +17,14 @@ from torch import nn
 
 from biv_pipeline.catalog.atomic_io import VERSION_ATTR
 from biv_pipeline.catalog.lineage import INGEST_VERSION
-from biv_pipeline.classical import ClassicalModel, RawRowsModel, fit_classical_on_table
+from biv_pipeline.classical import ClassicalModel, fit_classical_on_table
 from biv_pipeline.data.images.cache import IMAGE_KEY, CachedImages
 from biv_pipeline.data.images.statistics import channel_statistics, subset_channel_statistics
 from biv_pipeline.data.preprocessing import ROW_INDEX, Normalisation
 from biv_pipeline.data.registry import feature_columns
 from biv_pipeline.data.schema import DECLARED, LABEL, NOISY, clean_label_column, declares_noise
 from biv_pipeline.errors import LineageError
+from biv_pipeline.figures import epoch_axis, plain_log_axis
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.parameters.training import CLASSICAL_NAMES, TrainingConfig
@@ -36,7 +37,13 @@ from biv_pipeline.run_record import (
     HISTORY_METRIC,
     NOISY_METRIC,
 )
-from biv_pipeline.serving import ServedModel, input_example, serve_raw
+from biv_pipeline.serving import (
+    ServedModel,
+    TorchPredictor,
+    input_example,
+    serve_images,
+    serve_rows,
+)
 from biv_pipeline.training import (
     EvaluationTensors,
     RegressionTensors,
@@ -269,6 +276,8 @@ def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure
         axis.plot(history["epoch"], history[name], marker="o", label=label)
     positive = all((history[name] > 0).all() for name, _ in curves)
     axis.set_yscale("log" if positive else "linear")
+    plain_log_axis(axis.yaxis)
+    epoch_axis(axis.xaxis)
     axis.set_xlabel("epoch")
     axis.set_ylabel("normalised label units$^2$")
     axis.set_title(
@@ -282,15 +291,20 @@ def plot_learning_curve(history: pd.DataFrame, config: TrainingConfig) -> Figure
 def package_model(
     model: nn.Module | ClassicalModel, test_split: pd.DataFrame, normalisation: dict
 ) -> ServedModel:
-    """The model to log: raw rows in, raw label units out, on the CPU, with raw example rows.
+    """The model to log: raw inputs in, raw label units out, on the CPU.
 
-    Tables get the feature standardisation as a first layer; every model gets the label's
-    inverse standardisation as its last (image networks already take raw uint8 images).
-    A classical model gets both around it (``RawRowsModel``).
+    A table's model takes its raw columns (encoded and standardised inside it, as declared in
+    the split's provenance) around its predictor (the network, or the classical model) and
+    comes with raw example rows; an image network takes raw uint8 images. Both end with the
+    label's inverse standardisation.
     """
     stats = Normalisation.from_dict(normalisation)
-    if isinstance(model, ClassicalModel):
-        return ServedModel(RawRowsModel.serving(model, stats), input_example(test_split, stats))
-    tabular = IMAGE_KEY not in test_split
-    served = serve_raw(copy.deepcopy(model).to("cpu"), stats, tabular)
-    return ServedModel(served, input_example(test_split, stats) if tabular else None)
+    if IMAGE_KEY in test_split:
+        return ServedModel(serve_images(copy.deepcopy(model).to("cpu"), stats), None)
+    predictor = (
+        model.predict
+        if isinstance(model, ClassicalModel)
+        else TorchPredictor(copy.deepcopy(model).to("cpu"))
+    )
+    served = serve_rows(predictor, stats, test_split.attrs.get("source"))
+    return ServedModel(served, input_example(test_split, served))

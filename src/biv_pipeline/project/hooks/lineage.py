@@ -20,10 +20,21 @@ from biv_pipeline.tracking.contract import (
     HEADLINE_TAG,
     INGEST_VERSION_TAG,
     NOISY_TRAIN_VERSION_TAG,
+    SWEEP_TAG,
     USER_TAG,
 )
 
 logger = logging.getLogger(__name__)
+
+
+def training_on(version: str, provenance: dict[str, Any]) -> str:
+    """The line a train-only run starts with: which labels, made how, scored on what."""
+    ingest, noise = provenance.get("ingest") or {}, provenance.get("noise") or {}
+    return (
+        f"Training on noisy_train {version} of dataset {provenance.get('dataset')} (split seed "
+        f"{ingest.get('split_seed')}, noise seed {noise.get('seed')}, p {noise.get('p')}), "
+        f"scored on the test split of ingest {provenance.get(INGEST_VERSION)}"
+    )
 
 
 class LineageHook:
@@ -47,21 +58,17 @@ class LineageHook:
         )
         pin(catalog, lineage, save_version)
         if lineage.provenance:
-            provenance = lineage.provenance
-            logger.info(
-                "Training on noisy_train %s of dataset %s (split seed %s, noise seed %s, p %s), "
-                "scored on the test split of ingest %s",
-                lineage.pins[NOISY_TRAIN], provenance.get("dataset"),
-                provenance.get("ingest", {}).get("split_seed"),
-                provenance.get("noise", {}).get("seed"), provenance.get("noise", {}).get("p"),
-                provenance.get(INGEST_VERSION),
-            )  # fmt: skip
+            line = training_on(lineage.pins[NOISY_TRAIN], lineage.provenance)
+            if SWEEP_TAG in (parameters.get("run_tags") or {}):
+                logger.info(line)  # a sweep's trial: to the sweep's log file
+            else:
+                print(line)  # a plain line above the run's output, not a log record
 
     @hook_impl
     def before_node_run(self, node: Node, catalog: DataCatalog, inputs: dict[str, Any]) -> None:
         """On the training node: set the lineage tags and log the resolved parameters.
 
-        The run is named ``<dataset>-<loss>`` when it opens (:mod:`biv_pipeline.tracking.hook`).
+        The run is named after its settings when it opens (:mod:`biv_pipeline.tracking.hook`).
         """
         if not {NOISY_TRAIN, TRAINING_CONFIG} <= set(node.inputs):
             return
