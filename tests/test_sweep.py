@@ -172,8 +172,10 @@ def test_a_sweep_of_models_trains_each_on_the_same_labels_and_reports_one_table(
     runs = sweep_runs(project, "models").set_index("tags.method")
     assert set(runs["status"]) == {"FINISHED"}
     assert runs["tags.noisy_train_version"].nunique() == 1
-    assert runs.loc["gbm/iv", "tags.mlflow.runName"] == "wine-gbm-iv"
-    assert runs.loc["vanilla_ann/iv", "tags.mlflow.runName"] == "wine-iv"
+    gbm_name = runs.loc["gbm/iv", "tags.mlflow.runName"]
+    assert re.fullmatch(r"wine-iv-eps0\.5-gbm-p0\.5-noise[0-9a-f]{6}-seed0", gbm_name)
+    network_name = runs.loc["vanilla_ann/iv", "tags.mlflow.runName"]
+    assert network_name == gbm_name.replace("-gbm-", "-vanilla_ann-")  # the same labels
     assert runs.loc["gbm/iv", "params.train.model"] == "gbm"
     # the classical run re-scored by a second path: its pickled model on the test split of the
     # ingest version it names, and its logged model on the raw rows of that split (bit for bit:
