@@ -58,7 +58,7 @@ def encode_table(
     keep = label.notna().to_numpy()
     # the index stays the row's position in the files: lineage survives the drop
     rows, label = frame.loc[keep, list(features)], label[keep]
-    _check_label_varies(table, label, source)
+    check_label_varies(table, label, source)
     columns: dict[str, pd.Series] = {}
     for column in features:
         values = rows[column]
@@ -96,7 +96,7 @@ def encode_table(
     return encoded
 
 
-def _check_label_varies(table: TableDeclaration, label: pd.Series, source: str) -> None:
+def check_label_varies(table: TableDeclaration, label: pd.Series, source: str) -> None:
     """Raise when no row has a label, or every row has the same one."""
     if label.empty:
         raise MissingDataError(

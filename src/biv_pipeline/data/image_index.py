@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 
 from biv_pipeline.data.declared_noise import declared_columns
-from biv_pipeline.data.encoding import _check_label_varies
-from biv_pipeline.data.table_declaration import TableDeclaration
+from biv_pipeline.data.encoding import check_label_varies
+from biv_pipeline.data.table_declaration import TableDeclaration, check_known_settings
 from biv_pipeline.data.table_layout import apply_layout, check_columns
-from biv_pipeline.errors import ParameterError, closest_name
+from biv_pipeline.errors import ParameterError
 
 IMAGES_KIND = "images"
 FILE = "file"  # the column of the loaded table naming each image's file
@@ -45,15 +45,7 @@ class ImageIndexDeclaration:
     def from_mapping(cls, name: str, block: Mapping[str, Any]) -> ImageIndexDeclaration:
         """Validate a YAML block; errors name the field (``datasets.<name>.<field>``)."""
         prefix = f"datasets.{name}"
-        allowed = {"kind", *INDEX_KEYS, *TABLE_KEYS}
-        unknown = sorted(set(block) - allowed)
-        if unknown:
-            close = closest_name(unknown[0], sorted(allowed))
-            hint = f" (did you mean {prefix}.{close}?)" if close else ""
-            raise ParameterError(
-                f"{prefix} has unknown settings {unknown}{hint}; allowed: "
-                f"{', '.join(sorted(allowed))}"
-            )
+        check_known_settings(prefix, block, {"kind", *INDEX_KEYS, *TABLE_KEYS})
         for required in ("index", "file"):
             if not isinstance(block.get(required), str) or not block[required]:
                 raise ParameterError(
@@ -109,7 +101,7 @@ class ImageIndexDeclaration:
         check_columns(table, frame, source)
         label = pd.to_numeric(frame[table.label], errors="coerce")
         keep = label.notna().to_numpy()
-        _check_label_varies(table, label[keep], source)
+        check_label_varies(table, label[keep], source)
         rows = pd.DataFrame(
             {FILE: frame.loc[keep, self.file].astype(str).to_numpy(), table.label: label[keep]}
         ).reset_index(drop=True)

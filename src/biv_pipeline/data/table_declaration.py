@@ -106,15 +106,9 @@ class TableDeclaration:
         prefix = f"datasets.{name}"
         if not isinstance(block, Mapping):
             raise ParameterError(f"{prefix} must be a mapping of settings; got {block!r}")
-        allowed = {"kind", *(f for f in cls.__dataclass_fields__ if f != "name")}
-        unknown = sorted(set(block) - allowed)
-        if unknown:
-            close = closest_name(unknown[0], sorted(allowed))
-            hint = f" (did you mean {prefix}.{close}?)" if close else ""
-            raise ParameterError(
-                f"{prefix} has unknown settings {unknown}{hint}; allowed: "
-                f"{', '.join(sorted(allowed))}"
-            )
+        check_known_settings(
+            prefix, block, {"kind", *(f for f in cls.__dataclass_fields__ if f != "name")}
+        )
         if block.get("kind") != KIND:
             raise ParameterError(
                 f"{prefix}.kind must be {KIND} (a table) or images (an index of image files); "
@@ -251,3 +245,14 @@ def _typed_values(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
     if "split" in values:
         values["split"] = tuple(values["split"] or ())
     return values
+
+
+def check_known_settings(prefix: str, block: Mapping[str, Any], allowed: set[str]) -> None:
+    """Raise naming the settings of a declaration that are not ``allowed`` ("did you mean")."""
+    unknown = sorted(set(block) - allowed)
+    if unknown:
+        close = closest_name(unknown[0], sorted(allowed))
+        hint = f" (did you mean {prefix}.{close}?)" if close else ""
+        raise ParameterError(
+            f"{prefix} has unknown settings {unknown}{hint}; allowed: {', '.join(sorted(allowed))}"
+        )

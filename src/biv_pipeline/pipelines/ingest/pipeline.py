@@ -11,6 +11,15 @@ from biv_pipeline.pipelines.ingest.nodes import (
     split_dataset,
 )
 
+# where the raw dataset comes from: both the image cache and the raw table read these
+SOURCE_INPUTS = [
+    "params:dataset",
+    "params:datasets",
+    "params:data_dir",
+    "params:image_size",
+    "params:ingest",
+]
+
 
 def create_pipeline(**kwargs) -> Pipeline:
     """(Image cache ->) raw dataset -> seeded split -> training statistics -> normalised splits."""
@@ -18,26 +27,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 images_to_cache,
-                inputs=[
-                    "params:dataset",
-                    "params:datasets",
-                    "params:data_dir",
-                    "params:image_size",
-                    "params:ingest",
-                ],
+                inputs=SOURCE_INPUTS,
                 outputs=IMAGE_CACHE,
                 name="cache_images",
             ),
             Node(
                 load_raw_dataset,
-                inputs=[
-                    "params:dataset",
-                    "params:datasets",
-                    "params:data_dir",
-                    "params:image_size",
-                    "params:ingest",
-                    IMAGE_CACHE,
-                ],
+                inputs=[*SOURCE_INPUTS, IMAGE_CACHE],
                 outputs="raw_dataset",
                 name="load_raw_dataset",
             ),
