@@ -53,6 +53,7 @@ class NoiseConfig:
     hetero_scale: Probability | None = None
     threshold: PositiveReal | None = None
     disturbance: NonNegativeReal = 0.0
+    tau2: NonNegativeReal = 0.0
     units: Units = "normalized"
     seed: Seed = 7159
 
@@ -244,6 +245,8 @@ def corrupt_labels(
 
     ``variance_scale`` converts the configured units into the learner's label units.
     The variance the learner sees is ``|var + N(0, d * (var/3)^2)|`` with d = disturbance.
+    ``tau2`` > 0 adds N(0, tau2 * variance_scale) to every label, recorded in no variance (the
+    noise the given variances miss); drawn last, so the other draws do not depend on it.
     """
     n = len(y)
     if not config.enabled:
@@ -256,6 +259,8 @@ def corrupt_labels(
     if config.disturbance > 0:
         spread = math.sqrt(config.disturbance) * variance / 3
         variance_seen = np.abs(variance + rng.standard_normal(n) * spread)
+    if config.tau2 > 0:
+        y_noisy = y_noisy + rng.standard_normal(n) * math.sqrt(config.tau2 * variance_scale)
     return NoisyLabels(y_noisy, variance, variance_seen, component)
 
 
