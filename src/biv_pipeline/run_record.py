@@ -31,6 +31,10 @@ EFFECTIVE_BATCH_METRIC = "mean_effective_batch_size"
 FINAL_RMSE_METRIC = "final_test_rmse_raw"
 FINAL_METRICS = (FINAL_METRIC, FINAL_RMSE_METRIC, EFFECTIVE_BATCH_METRIC, "skipped_batches")
 HISTORY_METRIC = "test_mse"
+# The noise the given variances miss (biv_pipeline.heterogeneity), logged where labels carry them.
+TAU2_METRIC = "tau2_hat"
+TAU2_SE_METRIC = "tau2_hat_se"
+VARIANCE_SHARE_METRIC = "variance_share"
 
 
 def is_done(status: str, final_metric: float | None) -> bool:

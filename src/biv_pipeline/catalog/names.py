@@ -6,5 +6,6 @@ import it from here.
 
 NOISY_TRAIN = "noisy_train"  # the versioned noisy training labels (noise -> train)
 TRAINING_CONFIG = "training_config"  # the validated training settings (only training has it)
+LABEL_HETEROGENEITY = "label_heterogeneity"  # tau2_hat of the training labels (train)
 TRAINING_METRICS = "training_metrics"  # the metric histories logged to MLflow
 SWEEP_RUNS = "sweep_runs"  # a sweep's MLflow runs, as the report reads them

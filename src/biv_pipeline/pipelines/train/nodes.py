@@ -28,9 +28,16 @@ from biv_pipeline.data.preprocessing import ROW_INDEX, Normalisation
 from biv_pipeline.data.registry import feature_columns
 from biv_pipeline.data.schema import LABEL, NOISY
 from biv_pipeline.errors import LineageError
+from biv_pipeline.heterogeneity import (
+    Heterogeneity,
+    estimate_heterogeneity,
+    pooled_image_features,
+    resolve_epsilon,
+)
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.parameters.training import TrainingConfig
+from biv_pipeline.run_record import TAU2_METRIC, TAU2_SE_METRIC, VARIANCE_SHARE_METRIC
 from biv_pipeline.serving import ServedModel, input_example, serve_raw
 from biv_pipeline.training import RegressionTensors, fit, predict, torch_threads
 
@@ -97,10 +104,36 @@ def check_test_split_matches(noisy_train: pd.DataFrame, test_split: pd.DataFrame
             )
 
 
+def estimate_label_heterogeneity(noisy_train: pd.DataFrame) -> Heterogeneity | None:
+    """tau2_hat, the noise the labels' seen variances miss, from a linear pilot fit of the
+    features (images: channel means on a 4 x 4 grid); None for labels without variances.
+
+    An upper bound for a non-linear problem (see :mod:`biv_pipeline.heterogeneity`); numpy
+    only, so the training's random state is untouched.
+    """
+    variance = noisy_train[NOISY.variance_seen].to_numpy(dtype=np.float64)
+    if not (variance > 0).any():
+        return None
+    if IMAGE_KEY in noisy_train:
+        images = open_image_cache(noisy_train.attrs["image_cache"])
+        features = pooled_image_features(images, noisy_train[IMAGE_KEY].to_numpy())
+    else:
+        features = noisy_train[feature_columns(noisy_train)].to_numpy(dtype=np.float64)
+    y = noisy_train[NOISY.y_noisy].to_numpy(dtype=np.float64)
+    return estimate_heterogeneity(features, y, variance)
+
+
 def train_model(
-    noisy_train: pd.DataFrame, test_split: pd.DataFrame, config: TrainingConfig
+    noisy_train: pd.DataFrame,
+    test_split: pd.DataFrame,
+    config: TrainingConfig,
+    heterogeneity: Heterogeneity | None = None,
 ) -> tuple[nn.Module, pd.DataFrame]:
-    """Train on (inputs, y_noisy, variance_seen); track the clean test MSE per epoch."""
+    """Train on (inputs, y_noisy, variance_seen); track the clean test MSE per epoch.
+
+    ``epsilon: tau2_hat`` is resolved to ``heterogeneity.tau2_hat`` before the fit.
+    """
+    config = resolve_epsilon(config, heterogeneity)
     check_test_split_matches(noisy_train, test_split)
     train = RegressionTensors(
         model_inputs(noisy_train),
@@ -136,12 +169,16 @@ def predict_test_set(
 
 
 def summarise_metrics(
-    history: pd.DataFrame, predictions: pd.DataFrame, normalisation: dict
+    history: pd.DataFrame,
+    predictions: pd.DataFrame,
+    normalisation: dict,
+    heterogeneity: Heterogeneity | None = None,
 ) -> dict[str, list[dict[str, float]]]:
     """Per-epoch and final metrics in kedro-mlflow's ``{name: [{step, value}]}`` form.
 
     test_mse is in normalised label units (as the paper reports); test_rmse_raw in raw units;
-    effective_lr is the learning rate after ``lr_scale``.
+    effective_lr is the learning rate after ``lr_scale``; tau2_hat (with its standard error)
+    and variance_share where the labels carry variances, in the learner's units.
     """
     scale = Normalisation.from_dict(normalisation).label_scale
     history = history.assign(test_rmse_raw=np.sqrt(history["test_mse"]) * scale)
@@ -160,6 +197,10 @@ def summarise_metrics(
         "skipped_batches": float(history["skipped_batches"].sum()),
         "effective_lr": float(history["lr"].iloc[-1]),
     }
+    if heterogeneity is not None:
+        final[TAU2_METRIC] = heterogeneity.tau2_hat
+        final[TAU2_SE_METRIC] = heterogeneity.standard_error
+        final[VARIANCE_SHARE_METRIC] = heterogeneity.variance_share
     last_epoch = int(history["epoch"].iloc[-1])
     metrics.update({name: [{"step": last_epoch, "value": v}] for name, v in final.items()})
     return metrics

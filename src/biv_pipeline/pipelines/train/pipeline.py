@@ -5,6 +5,7 @@ from kedro.pipeline import Node, Pipeline
 from biv_pipeline.parameters.resolved_training import make_training_config
 from biv_pipeline.parameters.training import TRAINING_PARAMETERS
 from biv_pipeline.pipelines.train.nodes import (
+    estimate_label_heterogeneity,
     package_model,
     plot_learning_curve,
     predict_test_set,
@@ -27,8 +28,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="make_training_config",
             ),
             Node(
+                estimate_label_heterogeneity,
+                inputs="noisy_train",
+                outputs="label_heterogeneity",
+                name="estimate_label_heterogeneity",
+            ),
+            Node(
                 train_model,
-                inputs=["noisy_train", "test_split", "training_config"],
+                inputs=["noisy_train", "test_split", "training_config", "label_heterogeneity"],
                 outputs=["trained_model", "training_history"],
                 name="train_model",
             ),
@@ -40,7 +47,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 summarise_metrics,
-                inputs=["training_history", "test_predictions", "normalisation"],
+                inputs=[
+                    "training_history",
+                    "test_predictions",
+                    "normalisation",
+                    "label_heterogeneity",
+                ],
                 outputs="training_metrics",
                 name="summarise_metrics",
             ),
