@@ -9,7 +9,14 @@ from kedro.io import DataCatalog
 from kedro.pipeline import Node
 
 from biv_pipeline.catalog.names import NOISY_TRAIN, TRAINING_CONFIG, TRAINING_METRICS
-from biv_pipeline.run_record import FINAL_METRIC, FINAL_RMSE_METRIC
+from biv_pipeline.heterogeneity import INCOMPLETE_SHARE
+from biv_pipeline.run_record import (
+    FINAL_METRIC,
+    FINAL_RMSE_METRIC,
+    TAU2_METRIC,
+    TAU2_SE_METRIC,
+    VARIANCE_SHARE_METRIC,
+)
 from biv_pipeline.tracking.active_run import active_mlflow_run
 from biv_pipeline.tracking.contract import SWEEP_TAG
 
@@ -57,6 +64,11 @@ class RunSummaryHook:
         if metrics is not None:
             self._summary["test_mse"] = f"{metrics[FINAL_METRIC][-1]['value']:.4g}"
             self._summary["test_rmse_raw"] = f"{metrics[FINAL_RMSE_METRIC][-1]['value']:.4g}"
+            if TAU2_METRIC in metrics:
+                self._summary.update(describe_tau2(*(
+                    metrics[name][-1]["value"]
+                    for name in (TAU2_METRIC, TAU2_SE_METRIC, VARIANCE_SHARE_METRIC)
+                )))  # fmt: skip
 
     @hook_impl
     def after_pipeline_run(self) -> None:
@@ -65,11 +77,26 @@ class RunSummaryHook:
             print(format_summary(self._summary))
 
 
+def describe_tau2(tau2: float, standard_error: float, share: float) -> dict[str, str]:
+    """The summary's tau2_hat line, and below a variance share of 0.8 one plain line that the
+    given variances look incomplete: an estimate that subtracts them from noisy test errors
+    (``test_mse_clean_est``) keeps the noise they miss, so it overstates the clean error."""
+    lines = {"tau2_hat": f"{tau2:.4g} ± {standard_error:.2g} (variance share {share:.3g})"}
+    if share < INCOMPLETE_SHARE:
+        lines["variance_note"] = (
+            f"the given label variances look incomplete (share {share:.2g} < "
+            f"{INCOMPLETE_SHARE}); test_mse_clean_est then reads high"
+        )
+    return lines
+
+
 SUMMARY_LINES = (
     ("dataset", "dataset"),
     ("loss", "loss"),
     ("test_mse", "final test MSE (clean labels, normalised units)"),
     ("test_rmse_raw", "final test RMSE (raw label units)"),
+    ("tau2_hat", "tau2_hat (noise the variances miss)"),
+    ("variance_note", "note"),
     ("noisy_train", "noisy_train version"),
     ("outputs", "files"),
     ("mlflow_run", "MLflow run"),
