@@ -84,7 +84,7 @@ def describe_tau2(tau2: float, standard_error: float, share: float) -> dict[str,
     lines = {"tau2_hat": f"{tau2:.4g} ± {standard_error:.2g} (variance share {share:.3g})"}
     if share < INCOMPLETE_SHARE:
         lines["variance_note"] = (
-            f"the given label variances look incomplete (share {share:.2g} < "
+            f"the given label variances look incomplete (share {share:.2f} < "
             f"{INCOMPLETE_SHARE}); test_mse_clean_est then reads high"
         )
     return lines
