@@ -226,6 +226,7 @@ BASE = {"components": [[0.05, 0.0008], [10.0, 30.0]]}
         ({"weights": [1.0]}, "noise.weights must be 2"),
         ({"threshold": 0.0}, "noise.threshold: input should be greater than 0; got 0.0"),
         ({"disturbance": -1.0}, "noise.disturbance: input should be greater than or equal to 0"),
+        ({"tau2": -1.0}, "noise.tau2: input should be greater than or equal to 0"),
         ({"seed": 1.5}, "noise.seed: input should be a valid integer; got 1.5"),
         ({"seed": -1}, "noise.seed: input should be greater than or equal to 0; got -1"),
     ],
