@@ -183,7 +183,7 @@ def tau2_table(runs: pd.DataFrame, confidence: float) -> tuple[str, pd.DataFrame
         "median τ̂²",
         f"mean τ̂² ({confidence:.0%})",
         "mean SE",
-        "excess (median − τ²)",
+        "excess (median - τ²)",
         "expected excess (linear misfit)",
         "median / τ²",
     ]
@@ -212,7 +212,7 @@ def main() -> None:
         verdict = "meets" if median >= 0.8 * 10.05 else "misses"
         lines += [
             "",
-            f"synthetic, τ² = 2 × mean σ² = 10.05: median τ̂² {median:.3g} = "
+            f"synthetic, τ² = 2 x mean σ² = 10.05: median τ̂² {median:.3g} = "
             f"{median / 10.05:.2f} τ² ({verdict} the 0.8 τ² floor); excess "
             f"{median - 10.05:+.3g}",
         ]
