@@ -171,6 +171,14 @@ def test_declared_labels_pass_through_with_their_variances() -> None:
     assert labels.component is None
 
 
+def test_declared_labels_take_tau2_as_noise_their_variances_miss() -> None:
+    y, variance = np.zeros(20_000), np.full(20_000, 0.3)
+    config = NoiseConfig(components=COMPONENTS, source="declared", tau2=2.0)
+    labels = declared_labels(y, variance, config, 0.5, np.random.default_rng(0), "declared")
+    np.testing.assert_array_equal(labels.variance, variance)  # recorded in no variance
+    assert np.var(labels.y_noisy) == pytest.approx(2.0 * 0.5, rel=0.05)
+
+
 def test_declared_plus_synthetic_adds_the_sampled_noise_and_variances() -> None:
     rng = np.random.default_rng(3)
     y, variance = rng.normal(size=100), rng.uniform(0, 1, 100)

@@ -35,7 +35,7 @@ def test_ingest_writes_the_image_cache_and_train_reads_it() -> None:
     train = train_pipeline()
     assert IMAGE_CACHE in train.inputs()
     readers = {node.name for node in train.nodes if IMAGE_CACHE in node.inputs}
-    assert readers == {"train_model", "predict_test_set"}
+    assert readers == {"estimate_label_heterogeneity", "train_model", "predict_test_set"}
 
 
 def test_the_catalog_declares_the_cache_under_ingest_cache_dir_in_a_viz_layer() -> None:

@@ -126,6 +126,26 @@ def test_label_noise_has_the_sampled_variance() -> None:
     within_standard_errors(standardised, 0.0, 1.0)
 
 
+def test_tau2_adds_noise_of_that_variance_recorded_in_no_variance() -> None:
+    config = NoiseConfig(components=[[2.0, 0.5]], disturbance=1.0)
+    y = np.zeros(N_DRAWS)
+    plain = corrupt_labels(y, config, 0.25, np.random.default_rng(0))
+    missed = corrupt_labels(y, replace(config, tau2=3.0), 0.25, np.random.default_rng(0))
+    for name in ("variance", "variance_seen", "component"):
+        assert np.array_equal(getattr(missed, name), getattr(plain, name))
+    within_standard_errors(missed.y_noisy - plain.y_noisy, 0.0, 3.0 * 0.25)
+
+
+def test_tau2_zero_draws_every_label_as_before() -> None:
+    config = NoiseConfig(components=[[0.05, 0.0008], [10.0, 30.0]], disturbance=0.5)
+    labels = corrupt_labels(np.linspace(-1, 1, 1000), config, 1.0, np.random.default_rng(7))
+    rng = np.random.default_rng(7)  # the draws written out: components, variances, noise
+    component, variance = sample_variances(resolve_mixture(config), 1000, rng)
+    assert np.array_equal(labels.component, component)
+    expected = np.linspace(-1, 1, 1000) + rng.standard_normal(1000) * np.sqrt(variance)
+    assert np.array_equal(labels.y_noisy, expected)
+
+
 def test_variance_scale_multiplies_every_variance() -> None:
     config = NoiseConfig(components=[[2.0, 0.5]])
     y = np.zeros(1000)
@@ -210,6 +230,8 @@ BASE = {"components": [[0.05, 0.0008], [10.0, 30.0]]}
         ({"weights": [1.0]}, "noise.weights must be 2"),
         ({"threshold": 0.0}, "noise.threshold: input should be greater than 0; got 0.0"),
         ({"disturbance": -1.0}, "noise.disturbance: input should be greater than or equal to 0"),
+        ({"tau2": -1.0}, "noise.tau2: input should be greater than or equal to 0"),
+        ({"tau2": 0.5, "enabled": False}, "noise.tau2: 0.5 adds noise that noise.enabled: false"),
         ({"seed": 1.5}, "noise.seed: input should be a valid integer; got 1.5"),
         ({"seed": -1}, "noise.seed: input should be greater than or equal to 0; got -1"),
     ],

@@ -223,7 +223,10 @@ def test_asking_for_cuda_without_it_says_so() -> None:
             "epsilon: auto is chosen per batch, and model gp fits all the labels at once: use "
             "loss iv with a numeric epsilon (model=gp,loss=iv,epsilon=0.5)",
         ),
-        ({"epsilon": "tiny"}, "epsilon: input should be a valid number, or 'auto'; got 'tiny'"),
+        (
+            {"epsilon": "tiny"},
+            "epsilon: input should be a valid number, or 'auto' or 'tau2_hat'; got 'tiny'",
+        ),
         ({"optimizer": "rmsprop"}, "optimizer: input should be 'adam' or 'sgd'; got 'rmsprop'"),
         ({"optimizer": "sgd", "momentum": 1.0}, "momentum: input should be less than 1; got 1.0"),
         ({"momentum": 0.9}, "momentum applies to optimizer: sgd only"),

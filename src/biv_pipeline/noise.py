@@ -42,11 +42,9 @@ ComponentPair = Annotated[list[Real], Field(min_length=2, max_length=2)]
 
 @pydantic_dataclasses.dataclass(frozen=True, config=BLOCK_CONFIG)
 class NoiseConfig:
-    """The user-facing ``noise`` parameter block, validated on construction (pydantic checks
-    keys, types and ranges; ``__post_init__`` the rules that tie fields together).
-
-    See ``conf/base/parameters_noise.yml`` for the meaning of every field.
-    """
+    """The user-facing ``noise`` parameter block (fields: ``conf/base/parameters_noise.yml``),
+    validated on construction: pydantic checks keys, types and ranges; ``__post_init__`` the
+    rules that tie fields together."""
 
     components: Annotated[list[ComponentPair], Field(min_length=1)]
     enabled: Flag = True
@@ -59,6 +57,7 @@ class NoiseConfig:
     hetero_scale: Probability | None = None
     threshold: PositiveReal | None = None
     disturbance: NonNegativeReal = 0.0
+    tau2: NonNegativeReal = 0.0
     units: Units = "normalized"
     seed: Seed = 7159
 
@@ -68,6 +67,11 @@ class NoiseConfig:
                 "noise.source: declared_plus_synthetic adds sampled noise, which "
                 "noise.enabled: false switches off; use noise.source: declared for the "
                 "declared labels alone"
+            )
+        if self.tau2 > 0 and not self.enabled:
+            raise ParameterError(
+                f"noise.tau2: {self.tau2} adds noise that noise.enabled: false "
+                "switches off; set noise.tau2: 0 or noise.enabled: true"
             )
         self._check_weights()
         self._check_average_variance()
@@ -253,11 +257,9 @@ def sample_variances(
 def corrupt_labels(
     y: np.ndarray, config: NoiseConfig, variance_scale: float, rng: np.random.Generator
 ) -> NoisyLabels:
-    """Add N(0, variance) noise to ``y``; variances are multiplied by ``variance_scale``.
-
-    ``variance_scale`` converts the configured units into the learner's label units.
-    The variance the learner sees is ``|var + N(0, d * (var/3)^2)|`` with d = disturbance.
-    """
+    """Add N(0, variance) noise to ``y``, variances multiplied by ``variance_scale`` (the
+    configured units in the learner's label units); the learner sees them ``disturb``-ed.
+    ``noise.tau2`` adds noise the variances miss (``add_unrecorded_noise``), drawn last."""
     n = len(y)
     if not config.enabled:
         zeros = np.zeros(n)
@@ -265,7 +267,9 @@ def corrupt_labels(
     component, variance = sample_variances(resolve_mixture(config), n, rng)
     variance = variance * variance_scale
     y_noisy = y + rng.standard_normal(n) * np.sqrt(variance)
-    return NoisyLabels(y_noisy, variance, disturb(variance, config.disturbance, rng), component)
+    variance_seen = disturb(variance, config.disturbance, rng)
+    y_noisy = add_unrecorded_noise(y_noisy, config.tau2, variance_scale, rng)
+    return NoisyLabels(y_noisy, variance, variance_seen, component)
 
 
 def disturb(variance: np.ndarray, disturbance: float, rng: np.random.Generator) -> np.ndarray:
@@ -275,6 +279,14 @@ def disturb(variance: np.ndarray, disturbance: float, rng: np.random.Generator) 
         return variance
     spread = math.sqrt(disturbance) * variance / 3
     return np.abs(variance + rng.standard_normal(len(variance)) * spread)
+
+
+def add_unrecorded_noise(
+    y: np.ndarray, tau2: float, scale: float, rng: np.random.Generator
+) -> np.ndarray:
+    """``y + N(0, tau2 * scale)``: noise recorded in no variance (``y`` itself when tau2 = 0,
+    drawing nothing, so every other draw stays as it was)."""
+    return y if tau2 <= 0 else y + rng.standard_normal(len(y)) * math.sqrt(tau2 * scale)
 
 
 def variance_scale(units: Units, label_std: float, normalized: bool) -> float:

@@ -65,6 +65,12 @@ def final_score(metrics: Mapping[str, float]) -> float | None:
     return None
 
 
+# The noise the given variances miss (biv_pipeline.heterogeneity), logged where labels carry them.
+TAU2_METRIC = "tau2_hat"
+TAU2_SE_METRIC = "tau2_hat_se"
+VARIANCE_SHARE_METRIC = "variance_share"
+
+
 def is_done(status: str, final_metric: float | None) -> bool:
     """A run counts as done only when it FINISHED *and* logged its final score
     (``final_score``: its final test MSE, or the estimate where clean labels are unknown).

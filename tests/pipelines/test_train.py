@@ -24,8 +24,8 @@ def test_two_losses_train_on_the_same_noisy_version(
     assert "final test MSE" not in capsys.readouterr().out  # no model, no summary
     (version,) = noisy_versions(project, "wine")
     summaries = []
-    for loss in ("biv", "mse"):
-        run_kedro(project, ["train"], **wine_params, **QUICK_TRAINING, loss=loss)
+    for loss, epsilon in (("biv", "tau2_hat"), ("mse", 0.5)):
+        run_kedro(project, ["train"], **wine_params, **QUICK_TRAINING, loss=loss, epsilon=epsilon)
         summaries.append(capsys.readouterr().out)
     runs = training_runs(project)
     for summary, (_, run) in zip(summaries, runs.sort_values("start_time").iterrows(), strict=True):
@@ -40,12 +40,20 @@ def test_two_losses_train_on_the_same_noisy_version(
         )
         assert re.search(training_on, summary, re.MULTILINE)  # a plain line, not a log record
         assert summary.rstrip().splitlines()[-2].endswith("kedro runs-ui")
+        assert f"{run['metrics.tau2_hat']:.4g} ± " in summary
     names = sorted(runs["tags.mlflow.runName"])
     assert [name.split("-noise")[0] for name in names] == [
-        "wine-biv-eps0.5-vanilla_ann-p0.5",
+        "wine-biv-epstau2_hat-vanilla_ann-p0.5",
         "wine-mse-vanilla_ann-p0.5",
     ]
     assert {name.split("-noise")[1][6:] for name in names} == {"-seed0"}
+    # labels with variances: tau2_hat and the variance share; epsilon: tau2_hat trains with it
+    assert runs["metrics.tau2_hat"].nunique() == 1
+    assert runs["metrics.variance_share"].between(0, 1).all()
+    biv = runs[runs["params.train.loss"] == "biv"].iloc[0]
+    assert biv["params.train.epsilon"] == "tau2_hat"
+    assert float(biv["params.train.epsilon_value"]) == pytest.approx(biv["metrics.tau2_hat"])
+    assert biv["metrics.epsilon_mean"] == pytest.approx(biv["metrics.tau2_hat"], rel=1e-6)
     assert set(runs["tags.noisy_train_version"]) == {version.parent.name}
     assert set(runs["status"]) == {"FINISHED"}
     client = mlflow.MlflowClient()

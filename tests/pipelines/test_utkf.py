@@ -49,12 +49,17 @@ def test_ingest_caches_every_face_once_and_reuses_it(project: Path, utkf_params)
 @pytest.mark.parametrize("model", ["vanilla_cnn", "resnet18"])
 def test_one_epoch_trains_each_image_model(project: Path, utkf_params, model: str) -> None:
     run_kedro(project, ["ingest", "noise"], **utkf_params)
-    run_kedro(project, ["train"], **utkf_params, model=model, epochs=1, loss="biv")
+    run_kedro(
+        project, ["train"], **utkf_params, model=model, epochs=1, loss="biv", epsilon="tau2_hat"
+    )
     runs = training_runs(project)
     (name,) = runs["tags.mlflow.runName"]
     assert name.startswith(f"utkf-biv-eps0.5-{model}-p0.5-noise")
     run = runs.iloc[0]
     assert run["params.train.model"] == model
+    # tau2_hat from a linear pilot fit of pooled channel means, the epsilon trained with
+    assert run["metrics.epsilon_mean"] == pytest.approx(run["metrics.tau2_hat"], rel=1e-6)
+    assert 0 < run["metrics.variance_share"] < 1
     assert run["params.data.dataset"] == "utkf"
     assert run["metrics.test_mse"] > 0
     assert run["metrics.final_test_rmse_raw"] == pytest.approx(

@@ -22,7 +22,13 @@ import pandas as pd
 from biv_pipeline.data.schema import DECLARED
 from biv_pipeline.data.table_declaration import MIN_REPEATS, TableDeclaration
 from biv_pipeline.errors import ParameterError
-from biv_pipeline.noise import NoiseConfig, NoisyLabels, corrupt_labels, disturb
+from biv_pipeline.noise import (
+    NoiseConfig,
+    NoisyLabels,
+    add_unrecorded_noise,
+    corrupt_labels,
+    disturb,
+)
 
 DECLARED_SOURCES = ("declared", "declared_plus_synthetic")
 
@@ -129,14 +135,16 @@ def declared_labels(
 ) -> NoisyLabels:
     """Labels whose variances a table declares, in the learner's units.
 
-    ``declared``: the labels as they are, the declared variances (seen through
-    ``noise.disturbance``); ``declared_plus_synthetic``: sampled noise added on top as
-    ``corrupt_labels`` samples it, the variances (and the seen variances) adding.
+    ``declared``: the labels as they are (plus ``noise.tau2``'s unrecorded noise), the
+    declared variances (seen through ``noise.disturbance``); ``declared_plus_synthetic``:
+    sampled noise added on top as ``corrupt_labels`` samples it, the variances (and the seen
+    variances) adding.
     """
     if source == "declared":
         variance = declared_variance.astype(float)
         seen = disturb(variance, config.disturbance, rng)
-        return NoisyLabels(y.astype(float).copy(), variance, seen, None)
+        y_noisy = add_unrecorded_noise(y.astype(float), config.tau2, variance_scale, rng)
+        return NoisyLabels(y_noisy.copy(), variance, seen, None)
     synthetic = corrupt_labels(y, config, variance_scale, rng)
     return NoisyLabels(
         synthetic.y_noisy,

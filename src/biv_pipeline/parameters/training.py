@@ -25,6 +25,7 @@ from biv_pipeline.parameters.types import (
     Seed,
     describe_validation_error,
     or_auto,
+    or_words,
 )
 
 # The names a run accepts, written once here, torch-free (a bad name is refused before torch
@@ -34,7 +35,9 @@ LossName = Literal["mse", "iv", "biv", "cutoff"]
 NetworkName = Literal["vanilla_ann", "vanilla_cnn", "resnet18"]  # trained in batches (torch)
 ClassicalName = Literal["linear", "gbm", "gp"]  # fitted once on all their labels (scikit-learn)
 ModelName = Literal[NetworkName, ClassicalName]
-Epsilon = or_auto(NonNegativeReal)
+Epsilon = or_auto(NonNegativeReal)  # what a loss takes
+TAU2_HAT = "tau2_hat"  # epsilon estimated from the labels (biv_pipeline.heterogeneity)
+EpsilonSetting = or_words(NonNegativeReal, AUTO, TAU2_HAT)  # what a run takes
 DEVICE_NAME = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
@@ -128,7 +131,7 @@ class TrainingConfig:
     ranges; ``__post_init__`` the rules that tie fields together)."""
 
     loss: LossName = "biv"
-    epsilon: Epsilon = 0.5
+    epsilon: EpsilonSetting = 0.5
     ess_ratio: OpenFraction = 0.5
     cutoff: PositiveReal = 1.0
     model: ModelName = "vanilla_ann"

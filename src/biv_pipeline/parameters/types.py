@@ -54,20 +54,27 @@ def checked_by(check: Callable[[Any], None]) -> AfterValidator:
 def or_auto(kind: Any) -> Any:
     """``kind`` or the string ``auto``; a bad value gets ``kind``'s rule plus "or 'auto'"
     in one message (a plain union would report each alternative separately)."""
+    return or_words(kind, AUTO)
+
+
+def or_words(kind: Any, *words: str) -> Any:
+    """``kind`` or one of the strings ``words``; a bad value gets ``kind``'s rule plus
+    "or 'auto' or ..." in one message."""
     adapter = TypeAdapter(kind)
+    allowed = " or ".join(repr(word) for word in words)
 
     def validate(value: object) -> object:
-        if isinstance(value, str) and value == AUTO:
+        if isinstance(value, str) and value in words:
             return value
         try:
             return adapter.validate_python(value)
         except ValidationError as error:
             rule = error.errors()[0]["msg"]
             raise PydanticCustomError(
-                "value_or_auto", "{rule}, or 'auto'", {"rule": rule}
+                "value_or_auto", "{rule}, or {allowed}", {"rule": rule, "allowed": allowed}
             ) from None
 
-    return Annotated[Literal["auto"] | kind, PlainValidator(validate)]
+    return Annotated[Literal[words] | kind, PlainValidator(validate)]
 
 
 UNKNOWN_KEY_ERRORS = ("extra_forbidden", "unexpected_keyword_argument")

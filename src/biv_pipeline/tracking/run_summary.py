@@ -19,6 +19,7 @@ from biv_pipeline.catalog.names import (
     TRAINING_METRICS,
 )
 from biv_pipeline.data.schema import clean_label_column, declares_noise
+from biv_pipeline.heterogeneity import INCOMPLETE_SHARE
 from biv_pipeline.run_record import (
     CLEAN_EST_METRIC,
     CLEAN_EST_SE_METRIC,
@@ -26,6 +27,9 @@ from biv_pipeline.run_record import (
     FINAL_PREFIX,
     FINAL_RMSE_METRIC,
     NOISY_METRIC,
+    TAU2_METRIC,
+    TAU2_SE_METRIC,
+    VARIANCE_SHARE_METRIC,
     headline_metric,
 )
 from biv_pipeline.tracking.active_run import active_mlflow_run
@@ -101,6 +105,12 @@ class RunSummaryHook:
             se = final[FINAL_PREFIX + CLEAN_EST_SE_METRIC]
             self._summary["test_mse_clean_est"] = f"{estimate:.4g} ± {se:.2g} (standard error)"
             self._summary["test_mse_noisy"] = f"{final[FINAL_PREFIX + NOISY_METRIC]:.4g}"
+        if TAU2_METRIC in final:
+            self._summary.update(
+                describe_tau2(
+                    final[TAU2_METRIC], final[TAU2_SE_METRIC], final[VARIANCE_SHARE_METRIC]
+                )
+            )
         self._summary["trained"] = "yes"
 
     @hook_impl
@@ -119,6 +129,21 @@ TEST_LABELS = {  # the test labels, by whether their clean labels are known
     True: "noisy, with declared variances and clean labels",
     False: "noisy, with declared variances (no clean labels)",
 }
+
+
+def describe_tau2(tau2: float, standard_error: float, share: float) -> dict[str, str]:
+    """The summary's tau2_hat line, and below a variance share of 0.8 one plain line that the
+    given variances look incomplete: an estimate that subtracts them from noisy test errors
+    (``test_mse_clean_est``) keeps the noise they miss, so it overstates the clean error."""
+    lines = {"tau2_hat": f"{tau2:.4g} ± {standard_error:.2g} (variance share {share:.3g})"}
+    if share < INCOMPLETE_SHARE:
+        lines["variance_note"] = (
+            f"the given label variances look incomplete (share {share:.2f} < "
+            f"{INCOMPLETE_SHARE}); test_mse_clean_est then reads high"
+        )
+    return lines
+
+
 SUMMARY_LINES = (
     ("dataset", "dataset"),
     ("model", "model"),
@@ -129,6 +154,8 @@ SUMMARY_LINES = (
     ("test_mse_clean_est", "final test MSE, estimated from the noisy labels"),
     ("test_mse_noisy", "final test MSE on the noisy labels"),
     ("headline", "headline metric"),
+    ("tau2_hat", "tau2_hat (noise the variances miss)"),
+    ("variance_note", "note"),
     ("noisy_train", "noisy_train version"),
     ("outputs", "files"),
     ("mlflow_run", "MLflow run"),

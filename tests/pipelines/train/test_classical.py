@@ -78,3 +78,24 @@ def test_the_model_to_log_takes_raw_rows_as_the_networks_does(
     assert list(served.input_example.columns) == features
     raw = served.model.predict(raw_test[features])
     np.testing.assert_allclose(raw, outputs["test_predictions"]["y_pred_raw"], rtol=1e-9)
+
+
+def test_linear_iv_with_epsilon_tau2_hat_fits_with_the_logged_estimate(
+    ingested: dict[str, Any], noised: dict[str, Any], slice_workdir: Path
+) -> None:
+    def fit(epsilon: float | str) -> dict[str, Any]:
+        parameters = project_parameters(
+            **SLICE_OVERRIDES, model="linear", loss="iv", epsilon=epsilon
+        )
+        upstream = {**ingested, **noised}
+        outputs = run_slice(train.create_pipeline(), parameters, slice_workdir, **upstream)
+        plt.close(outputs["learning_curve"])
+        return outputs
+
+    estimated = fit("tau2_hat")
+    tau2_hat = estimated["training_metrics"]["tau2_hat"][0]["value"]
+    assert tau2_hat > 0
+    numeric = fit(tau2_hat)
+    np.testing.assert_array_equal(
+        estimated["test_predictions"]["y_pred"], numeric["test_predictions"]["y_pred"]
+    )

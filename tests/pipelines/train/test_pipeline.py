@@ -10,12 +10,15 @@ import math
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import mlflow
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from biv_pipeline.pipelines.train import pipeline as train
 from tests.pipelines.conftest import QUICK_TRAINING
+from tests.pipelines.slices import run_slice
 
 EPOCH_METRICS = ("train_loss", "test_mse", "test_rmse_raw")
 FINAL_METRICS = ("final_test_mse", "final_test_rmse_raw")
@@ -79,3 +82,32 @@ def test_the_slices_open_no_mlflow_run_and_write_no_file(
 ) -> None:
     assert mlflow.active_run() is None
     assert list(slice_workdir.iterdir()) == []
+
+
+def test_labels_with_variances_log_tau2_hat_and_the_variance_share(
+    noised: dict[str, Any], trained: dict[str, Any]
+) -> None:
+    metrics, estimate = trained["training_metrics"], trained["label_heterogeneity"]
+    final = {name: metrics[name] for name in ("tau2_hat", "tau2_hat_se", "variance_share")}
+    assert all(len(points) == 1 for points in final.values())
+    mean_variance = noised["noisy_train"]["variance_seen"].mean()
+    tau2, share = final["tau2_hat"][0]["value"], final["variance_share"][0]["value"]
+    assert tau2 == estimate.tau2_hat >= 0
+    assert share == pytest.approx(mean_variance / (mean_variance + tau2))
+
+
+def test_epsilon_tau2_hat_trains_with_the_estimate(
+    ingested: dict[str, Any],
+    noised: dict[str, Any],
+    trained: dict[str, Any],
+    slice_parameters: dict[str, Any],
+    slice_workdir: Path,
+) -> None:
+    parameters = {**slice_parameters, "epsilon": "tau2_hat"}
+    outputs = run_slice(train.create_pipeline(), parameters, slice_workdir, **ingested, **noised)
+    plt.close(outputs["learning_curve"])
+    tau2 = trained["label_heterogeneity"].tau2_hat
+    assert outputs["label_heterogeneity"].tau2_hat == tau2  # estimated before the fit, once
+    assert outputs["training_config"].epsilon == "tau2_hat"  # the setting, as logged
+    epsilons = [point["value"] for point in outputs["training_metrics"]["epsilon_mean"]]
+    assert epsilons == pytest.approx([tau2] * QUICK_TRAINING["epochs"], rel=1e-6)

@@ -22,9 +22,10 @@ from biv_pipeline.data.images.cache import IMAGE_KEY, CachedImages
 from biv_pipeline.data.images.statistics import channel_statistics, subset_channel_statistics
 from biv_pipeline.data.preprocessing import ROW_INDEX, Normalisation
 from biv_pipeline.data.registry import feature_columns
-from biv_pipeline.data.schema import DECLARED, LABEL, NOISY, clean_label_column, declares_noise
+from biv_pipeline.data.schema import DECLARED, LABEL, NOISY, clean_label_column
 from biv_pipeline.errors import LineageError
 from biv_pipeline.figures import epoch_axis, plain_log_axis
+from biv_pipeline.heterogeneity import Heterogeneity, estimate_heterogeneity, resolve_epsilon
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.parameters.training import CLASSICAL_NAMES, TrainingConfig
@@ -44,14 +45,8 @@ from biv_pipeline.serving import (
     serve_images,
     serve_rows,
 )
-from biv_pipeline.training import (
-    EvaluationTensors,
-    RegressionTensors,
-    fit,
-    noisy_test_scores,
-    predict,
-    torch_threads,
-)
+from biv_pipeline.tensors import model_inputs, pilot_features, test_tensors, train_tensors
+from biv_pipeline.training import fit, noisy_test_scores, predict, torch_threads
 
 SHOWN_ROWS = 5  # rows named in a lineage error
 EPOCH = "epoch"  # a network's history has one row per epoch; a classical fit's has none
@@ -65,18 +60,6 @@ HISTORY_METRICS = (  # logged per epoch where the history has them (test_mse: cl
     "epsilon_mean",
     "effective_batch_size",
 )
-
-
-def model_inputs(frame: pd.DataFrame, images: CachedImages | None) -> torch.Tensor:
-    """Float features (B, F), or uint8 images (B, 3, H, W) gathered from the image cache."""
-    if IMAGE_KEY in frame:
-        rows = frame[IMAGE_KEY].to_numpy()
-        return torch.from_numpy(np.ascontiguousarray(images.images[rows]))
-    return torch.tensor(frame[feature_columns(frame)].to_numpy(dtype=np.float32))
-
-
-def _column(frame: pd.DataFrame, name: str) -> torch.Tensor:
-    return torch.tensor(frame[name].to_numpy(dtype=np.float32))
 
 
 def _image_statistics(
@@ -123,17 +106,16 @@ def check_test_split_matches(noisy_train: pd.DataFrame, test_split: pd.DataFrame
             )
 
 
-def test_tensors(test_split: pd.DataFrame, image_cache: CachedImages | None) -> EvaluationTensors:
-    """The test split's inputs, its labels as they are (noisy with declared variances, or
-    clean), their variances and the clean labels where known (``clean_label_column``)."""
-    labels = _column(test_split, LABEL)
-    noisy = declares_noise(test_split)
-    variance = _column(test_split, DECLARED.variance) if noisy else torch.zeros_like(labels)
-    clean = clean_label_column(test_split)
-    clean_labels = (
-        None if clean is None else labels if clean == LABEL else _column(test_split, clean)
-    )
-    return EvaluationTensors(model_inputs(test_split, image_cache), labels, variance, clean_labels)
+def estimate_label_heterogeneity(
+    noisy_train: pd.DataFrame, image_cache: CachedImages | None
+) -> Heterogeneity | None:
+    """tau2_hat, the noise the labels' seen variances miss, from a linear pilot fit of the
+    features; None for labels without variances. An upper bound for a non-linear problem
+    (:mod:`biv_pipeline.heterogeneity`); numpy only: the training's random state is untouched.
+    """
+    y = noisy_train[NOISY.y_noisy].to_numpy(np.float64)
+    variance = noisy_train[NOISY.variance_seen].to_numpy(np.float64)
+    return estimate_heterogeneity(pilot_features(noisy_train, image_cache), y, variance)
 
 
 def train_model(
@@ -141,14 +123,17 @@ def train_model(
     test_split: pd.DataFrame,
     image_cache: CachedImages | None,
     config: TrainingConfig,
+    heterogeneity: Heterogeneity | None = None,
 ) -> tuple[nn.Module | ClassicalModel, pd.DataFrame]:
     """Train on (inputs, y_noisy, variance_seen); score on the test split per epoch (the
     clean test MSE where the clean labels are known, the scores on the noisy ones).
 
     Image rows are gathered from ``image_cache`` (None for a table). A classical model
     (``linear``, ``gbm``, ``gp``) is fitted once instead; its history is one row: the labels
-    it learned from (``fit_rows``) and the seconds the fit took.
+    it learned from (``fit_rows``) and the seconds the fit took. ``epsilon: tau2_hat`` is
+    resolved to ``heterogeneity.tau2_hat`` first.
     """
+    config = resolve_epsilon(config, heterogeneity)
     check_test_split_matches(noisy_train, test_split)
     if config.model in CLASSICAL_NAMES:
         # the loss's own check of the labels: a cutoff below every variance stops the run
@@ -157,11 +142,7 @@ def train_model(
         model = fit_classical_on_table(noisy_train, config)
         record = {"fit_rows": [model.fit_rows], "fit_seconds": [model.fit_seconds]}
         return model, pd.DataFrame(record)
-    train = RegressionTensors(
-        model_inputs(noisy_train, image_cache),
-        _column(noisy_train, NOISY.y_noisy),
-        _column(noisy_train, NOISY.variance_seen),
-    )
+    train = train_tensors(noisy_train, image_cache)
     test = test_tensors(test_split, image_cache)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
@@ -200,19 +181,24 @@ def predict_test_set(
 
 
 def summarise_metrics(
-    history: pd.DataFrame, predictions: pd.DataFrame, normalisation: dict
+    history: pd.DataFrame,
+    predictions: pd.DataFrame,
+    normalisation: dict,
+    heterogeneity: Heterogeneity | None = None,
 ) -> dict[str, list[dict[str, float]]]:
     """Per-epoch and final metrics in kedro-mlflow's ``{name: [{step, value}]}`` form.
 
     test_mse (clean test labels, where known) is in normalised label units (as the paper
     reports), test_rmse_raw in raw units; test_mse_noisy, test_mse_clean_est and its standard
     error are scored on the test labels as given (``noisy_test_scores``); effective_lr is the
-    learning rate after ``lr_scale``. A classical model has no epochs: its final metrics and
+    learning rate after ``lr_scale``; tau2_hat (with its standard error) and variance_share
+    where the labels carry variances. A classical model has no epochs: its final metrics and
     its fit's (``fit_rows``, ``fit_seconds``) are logged at step 0.
     """
     scale = Normalisation.from_dict(normalisation).label_scale
     if EPOCH not in history:
-        final = {**_final_test_metrics(predictions, scale), **history.iloc[0].astype(float)}
+        final = _final_test_metrics(predictions, scale, heterogeneity)
+        final.update(history.iloc[0].astype(float))
         return {name: [{"step": 0, "value": float(value)}] for name, value in final.items()}
     if HISTORY_METRIC in history:
         history = history.assign(test_rmse_raw=np.sqrt(history[HISTORY_METRIC]) * scale)
@@ -224,7 +210,7 @@ def summarise_metrics(
         for name in HISTORY_METRICS
         if name in history
     }
-    final = _final_test_metrics(predictions, scale)
+    final = _final_test_metrics(predictions, scale, heterogeneity)
     final.update(
         {
             "mean_effective_batch_size": float(history["effective_batch_size"].mean()),
@@ -237,10 +223,13 @@ def summarise_metrics(
     return metrics
 
 
-def _final_test_metrics(predictions: pd.DataFrame, scale: float) -> dict[str, float]:
+def _final_test_metrics(
+    predictions: pd.DataFrame, scale: float, heterogeneity: Heterogeneity | None
+) -> dict[str, float]:
     """The final test scores: the clean test MSE and raw RMSE where the clean labels are
-    known, and the scores on the test labels as given (``noisy_test_scores``)."""
-    final = {}
+    known, the scores on the test labels as given (``noisy_test_scores``), and the training
+    labels' tau2_hat where they carry variances."""
+    final = {} if heterogeneity is None else heterogeneity.metrics()
     clean = clean_label_column(predictions)
     if clean is not None:
         final_mse = float(((predictions["y_pred"] - predictions[clean]) ** 2).mean())

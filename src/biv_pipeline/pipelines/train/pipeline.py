@@ -2,10 +2,11 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from biv_pipeline.catalog.names import IMAGE_CACHE
+from biv_pipeline.catalog.names import IMAGE_CACHE, LABEL_HETEROGENEITY
 from biv_pipeline.parameters.resolved_training import make_training_config
 from biv_pipeline.parameters.training import TRAINING_PARAMETERS
 from biv_pipeline.pipelines.train.nodes import (
+    estimate_label_heterogeneity,
     package_model,
     plot_learning_curve,
     predict_test_set,
@@ -28,8 +29,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="make_training_config",
             ),
             Node(
+                estimate_label_heterogeneity,
+                inputs=["noisy_train", IMAGE_CACHE],
+                outputs=LABEL_HETEROGENEITY,
+                name="estimate_label_heterogeneity",
+            ),
+            Node(
                 train_model,
-                inputs=["noisy_train", "test_split", IMAGE_CACHE, "training_config"],
+                inputs=[
+                    "noisy_train",
+                    "test_split",
+                    IMAGE_CACHE,
+                    "training_config",
+                    LABEL_HETEROGENEITY,
+                ],
                 outputs=["trained_model", "training_history"],
                 name="train_model",
             ),
@@ -41,7 +54,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 summarise_metrics,
-                inputs=["training_history", "test_predictions", "normalisation"],
+                inputs=[
+                    "training_history",
+                    "test_predictions",
+                    "normalisation",
+                    LABEL_HETEROGENEITY,
+                ],
                 outputs="training_metrics",
                 name="summarise_metrics",
             ),

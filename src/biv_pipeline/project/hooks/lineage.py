@@ -11,8 +11,14 @@ from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
 
 from biv_pipeline.catalog.lineage import INGEST_VERSION, pin, plan_versions
-from biv_pipeline.catalog.names import NOISY_TRAIN, TEST_SPLIT, TRAINING_CONFIG
+from biv_pipeline.catalog.names import (
+    LABEL_HETEROGENEITY,
+    NOISY_TRAIN,
+    TEST_SPLIT,
+    TRAINING_CONFIG,
+)
 from biv_pipeline.data.schema import clean_label_column
+from biv_pipeline.heterogeneity import resolve_epsilon
 from biv_pipeline.parameters.dotted_keys import flatten
 from biv_pipeline.run_record import headline_metric
 from biv_pipeline.tracking.active_run import active_mlflow_run
@@ -42,8 +48,8 @@ class LineageHook:
     with them, with how its labels were made and with its headline metric.
 
     Logs ``data.*`` (the provenance stored in the noisy table), ``train.*`` (the training
-    settings after ``auto`` was resolved, e.g. ``train.model``, ``train.lr``) and
-    ``runtime.torch_threads``.
+    settings after ``auto`` was resolved, e.g. ``train.model``, ``train.lr``, and
+    ``train.epsilon_value`` for ``epsilon: tau2_hat``) and ``runtime.torch_threads``.
     """
 
     @hook_impl(tryfirst=True)
@@ -90,11 +96,17 @@ class LineageHook:
             tags[USER_TAG] = str(user_tag)
         tags.update({k: str(v) for k, v in flatten(catalog.load("params:run_tags")).items()})
         mlflow.set_tags(tags)
+        train = asdict(config)
+        heterogeneity = inputs.get(LABEL_HETEROGENEITY)
+        if heterogeneity is not None:  # the estimate epsilon: tau2_hat stands for (iv, biv)
+            resolved = resolve_epsilon(config, heterogeneity).epsilon
+            if resolved != config.epsilon:
+                train["epsilon_value"] = resolved
         mlflow.log_params(
             flatten(
                 {
                     "data": provenance,
-                    "train": asdict(config),
+                    "train": train,
                     # what train_model sets (biv_pipeline.training.torch_threads)
                     "runtime": {"torch_threads": config.threads},
                 }
