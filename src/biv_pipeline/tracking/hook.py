@@ -17,6 +17,11 @@ differences:
 - the tracking store is checked before kedro-mlflow first contacts it
   (:mod:`biv_pipeline.tracking.store`): an unreachable server or a locked ``mlflow.db`` is one
   line, before any data is written or any run opened.
+
+It is registered under the name of kedro-mlflow's entry point (``mlflow_hook``): a session
+loads a plugin's hook module (MLflow with kedro-mlflow's) only if no hook of that name is
+registered yet, and unregisters those of ``DISABLE_HOOKS_FOR_PLUGINS`` only afterwards. So a
+run that stops on a bad parameter imports no MLflow.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ MLFLOW_CONFIG = "mlflow"
 MLFLOW_CONFIG_PATTERNS = ["mlflow*", "mlflow*/**", "**/mlflow*"]
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 KEDRO_MLFLOW_FALLBACK_URI = "mlruns"
+KEDRO_MLFLOW_HOOK_NAME = "mlflow_hook"  # the name of kedro-mlflow's `kedro.hooks` entry point
 
 
 def clean_run_params(run_params: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +107,7 @@ class TrackingHook:
     named ``<dataset>-<loss>`` from the start (see the module docstring)."""
 
     def __init__(self) -> None:
+        self.__name__ = KEDRO_MLFLOW_HOOK_NAME  # the name pluggy registers it under
         self._delegate: MlflowHook | None = None
         self._trains = False
         self._tracking_uri = ""

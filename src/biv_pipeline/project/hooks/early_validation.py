@@ -10,10 +10,8 @@ from kedro.io import DataCatalog
 from kedro.pipeline import Pipeline
 
 from biv_pipeline.catalog.names import SWEEP_RUNS
-from biv_pipeline.data.images import check_image_size
-from biv_pipeline.data.registry import get_dataset, register_datasets
+from biv_pipeline.data.image_limits import check_image_size
 from biv_pipeline.parameters.contract import check_parameters
-from biv_pipeline.parameters.resolved_training import make_training_config
 from biv_pipeline.parameters.training import TRAINING_PARAMETERS
 from biv_pipeline.project.hooks.declared_datasets import DATASETS_PARAMETER, raw_parameters
 
@@ -37,6 +35,10 @@ class EarlyValidationHook:
         """Raise a one-line reason naming the bad parameter, before the pipelines load."""
         parameters = raw_parameters(context)
         check_parameters(parameters)
+        # the registry loads pandas: not before the contract has named any bad parameter
+        from biv_pipeline.data.registry import get_dataset, register_datasets  # noqa: PLC0415
+        from biv_pipeline.parameters.resolved_training import make_training_config  # noqa: PLC0415
+
         declarations = parameters[DATASETS_PARAMETER]
         get_dataset(parameters[DATASET], declarations)
         check_image_size(parameters[IMAGE_SIZE])
