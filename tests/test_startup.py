@@ -116,3 +116,15 @@ def test_kedro_mlflow_commands_are_its_own_once_asked_for() -> None:
     before, names, same_help, after = json.loads(result.stdout.splitlines()[-1])
     assert (before, same_help, after) == (False, True, True)
     assert names == ["init", "modelify", "ui"]
+
+
+def test_objects_alive_at_exit_are_frozen_before_teardown() -> None:
+    script = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print(gc.get_freeze_count()))  # runs after the settings' hook\n"
+        "import biv_pipeline.settings\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert int(result.stdout.splitlines()[-1]) > 0
