@@ -36,6 +36,7 @@ from kedro.framework.hooks import hook_impl
 from biv_pipeline.catalog.names import TRAINING_CONFIG  # only a training pipeline has it
 from biv_pipeline.tracking.active_run import active_mlflow_run
 from biv_pipeline.tracking.contract import training_run_name
+from biv_pipeline.tracking.sqlite_wal import use_wal
 from biv_pipeline.tracking.store import check_tracking_store, locked_database_as_tracking_error
 
 if TYPE_CHECKING:
@@ -129,6 +130,7 @@ class TrackingHook:
         self._tracking_uri = "" if mlflow_run_is_active() else configured_tracking_uri(context)
         if self._tracking_uri:
             check_tracking_store(self._tracking_uri)
+            use_wal(self._tracking_uri)
         with locked_database_as_tracking_error(self._tracking_uri):
             hook.after_context_created(context)
 
