@@ -134,26 +134,42 @@ def paired(trees: dict[str, Path], cases: list[str], rounds: int) -> dict[str, d
     return results
 
 
+def ratio(runs: list[Run], to: list[Run]) -> float:
+    """The median over the rounds of ``runs[i] / to[i]`` (wall times of one round)."""
+    return statistics.median(a[0] / b[0] for a, b in zip(runs, to, strict=True))
+
+
 def print_paired(results: dict[str, dict[str, list[Run]]], rounds: int) -> None:
-    """Median seconds per case and tree, ratios to the floor and between trees."""
-    floor = statistics.median(s for s, _, _ in results["floor"]["floor"])
+    """Median seconds per case and tree; ratios to the floor and between trees, each the
+    median of the per-round ratios."""
+    floor = results["floor"]["floor"]
     names = [name for name in next(iter(r for c, r in results.items() if c not in FLOORS))]
     header = "".join(f"{name + ' s':>10} {'/floor':>7} {'MB':>6}" for name in names)
-    paired_header = "  this/compare (per-round median)" if len(names) > 1 else ""
+    paired_header = "  this/compare" if len(names) > 1 else ""
     print(f"{'case':<15}{header}{paired_header}  exits")
     for case, by_tree in results.items():
         line = f"{case:<15}"
         for name in names:
             runs = by_tree.get(name) or by_tree["floor"]
             median = statistics.median(s for s, _, _ in runs)
-            line += f"{median:>10.2f} {median / floor:>7.2f} {max(mb for _, mb, _ in runs):>6.0f}"
+            peak = max(mb for _, mb, _ in runs)
+            line += f"{median:>10.2f} {ratio(runs, floor):>7.2f} {peak:>6.0f}"
         if len(by_tree) > 1:
-            ratios = [a[0] / b[0] for a, b in zip(by_tree["this"], by_tree["compare"], strict=True)]
-            line += f"  {statistics.median(ratios):>31.2f}"
+            line += f"  {ratio(by_tree['this'], by_tree['compare']):>13.2f}"
         exits = {",".join(str(code) for _, _, code in runs) for runs in by_tree.values()}
         print(line + "  " + " ".join(sorted(exits)))
-    print(f"medians of {rounds} paired rounds; targets: train <= {TRAIN_OVER_FLOOR} x floor "
-          f"(or floor + dynamo), error <= help + {ERROR_OVER_HELP_S} s; load average "
+    for name in names:
+        verdicts = []
+        if "train" in results and "floor + dynamo" in results:
+            over = ratio(results["train"][name], results["floor + dynamo"]["floor"])
+            verdicts.append(f"train / (floor + dynamo) {over:.2f} (target {TRAIN_OVER_FLOOR})")
+        if "error" in results and "help" in results:
+            pairs = zip(results["error"][name], results["help"][name], strict=True)
+            gaps = [error[0] - help_[0] for error, help_ in pairs]
+            verdicts.append(f"error - help {statistics.median(gaps):+.2f} s "
+                            f"(target <= {ERROR_OVER_HELP_S})")  # fmt: skip
+        print(f"{name}: " + "; ".join(verdicts))
+    print(f"medians of {rounds} paired rounds; load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs, "
           f"{time.strftime('%Y-%m-%d %H:%M')}")  # fmt: skip
 
