@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -81,9 +80,3 @@ def serve_raw(network: nn.Module, stats: Normalisation, tabular: bool) -> nn.Mod
 def input_example(test_split: pd.DataFrame, stats: Normalisation) -> pd.DataFrame:
     """The first raw test rows, as a user would send them."""
     return raw_features(test_split.head(INPUT_EXAMPLE_ROWS), stats).reset_index(drop=True)
-
-
-def example_output(model: nn.Module, example: pd.DataFrame) -> np.ndarray:
-    """What ``model`` returns for ``example`` (for the logged signature)."""
-    with torch.no_grad():
-        return model(torch.from_numpy(example.to_numpy(dtype=np.float32, copy=True))).numpy()
