@@ -16,7 +16,9 @@ over every trial of every round (the first trial of each sweep included).
 
 ``--profile FILE`` instead runs one sweep and profiles its trials after the first (no one-off
 imports) with cProfile, writing the statistics to FILE (read them with
-``python -m pstats FILE``, then ``sort cumulative`` and ``stats 40``).
+``python -m pstats FILE``, then ``sort cumulative`` and ``stats 40``). ``--phases`` splits the
+wall time of the trials after the first by phase (``phase_clock.py``: config and parameters,
+hooks, data load, fit, tracking and model logging, ...; median per trial, per code tree).
 
 Run: ``python benchmarks/sweep_overhead.py [--trials 8] [--epochs 1] [--rounds 3]
 [--compare TREE]`` (from the repository root, with the project installed; OMP_NUM_THREADS=1
@@ -46,6 +48,8 @@ LOSSES = ("mse", "iv", "biv", "cutoff")
 TARGET_OVERHEAD_S = 1.0  # issue 10: a trial costs at most 1 s beyond its training loop
 BEFORE_1_EPOCH_TRIAL_S = 3.7  # issue 10: a 1-epoch Wine trial, before the work on it
 RESULT_PREFIX = "TRIALS "
+PHASES_PREFIX = "PHASES "
+SWEEP_REST = "session and sweep, rest"
 
 
 def make_project(root: Path, trials: int, epochs: int = 1, tree: Path = REPO) -> Path:
@@ -65,8 +69,17 @@ def make_project(root: Path, trials: int, epochs: int = 1, tree: Path = REPO) ->
     return root
 
 
-def run_worker(project: Path, profile: Path | None) -> list[tuple[float, float]]:
-    """Run the sweep here; ``(trial seconds, loop seconds)`` per trial, in order."""
+def run_worker(
+    project: Path, profile: Path | None, phases: list[dict[str, float]] | None = None
+) -> list[tuple[float, float]]:
+    """Run the sweep here; ``(trial seconds, loop seconds)`` per trial, in order. With
+    ``phases``, append to it each trial's (after the first) seconds by phase."""
+    clock = None
+    if phases is not None:
+        import phase_clock  # noqa: PLC0415 - beside this script
+
+        clock = phase_clock.PhaseClock()
+        sys.meta_path.insert(0, phase_clock.PatchOnImport(phase_clock.patches(clock), clock))
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
     import biv_pipeline.pipelines.train.nodes as train_nodes  # noqa: PLC0415
@@ -91,6 +104,9 @@ def run_worker(project: Path, profile: Path | None) -> list[tuple[float, float]]
     def timed_trial(*args: Any, **kwargs: Any) -> Any:
         if profiler and trials:  # the trials after the first: no one-off imports
             profiler.enable()
+        if clock:
+            clock.enter(SWEEP_REST)
+            before = dict(clock.seconds)
         start = time.perf_counter()
         try:
             return run_trial(*args, **kwargs)
@@ -98,6 +114,10 @@ def run_worker(project: Path, profile: Path | None) -> list[tuple[float, float]]
             trials.append(time.perf_counter() - start)
             if profiler:
                 profiler.disable()
+            if clock:
+                clock.leave()
+                if phases is not None and len(trials) > 1:
+                    phases.append({k: v - before.get(k, 0.0) for k, v in clock.seconds.items()})
 
     train_nodes.fit, executors.run_trial = timed_fit, timed_trial
     spec = load_spec(project / "sweep.yml")
@@ -110,18 +130,33 @@ def run_worker(project: Path, profile: Path | None) -> list[tuple[float, float]]
     return list(zip(trials, loops, strict=True))
 
 
-def sweep_in_process(tree: Path, trials: int, epochs: int) -> list[tuple[float, float]]:
-    """One sweep in a fresh process with the configuration and package of ``tree``."""
+def sweep_in_process(tree: Path, trials: int, epochs: int, phases: bool = False) -> list[Any]:
+    """One sweep in a fresh process with the configuration and package of ``tree``: its
+    ``(trial, loop)`` seconds per trial, or with ``phases`` its trials' phases."""
     env = {**os.environ, "PYTHONPATH": str(tree / "src"), "KEDRO_DISABLE_TELEMETRY": "true",
            "MLFLOW_DISABLE_TELEMETRY": "true"}  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
         project = make_project(Path(folder), trials, epochs, tree)
-        command = [sys.executable, __file__, "--worker", str(project)]
+        mode = "--phases-worker" if phases else "--worker"
+        command = [sys.executable, __file__, mode, str(project)]
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    prefix = PHASES_PREFIX if phases else RESULT_PREFIX
+    lines = [line for line in done.stdout.splitlines() if line.startswith(prefix)]
     if done.returncode != 0 or not lines:
         sys.exit(f"the sweep with {tree} failed:\n{done.stderr[-3000:]}")
-    return [tuple(pair) for pair in json.loads(lines[-1][len(RESULT_PREFIX) :])]
+    result = json.loads(lines[-1][len(prefix) :])
+    return result if phases else [tuple(pair) for pair in result]
+
+
+def print_phases(splits: dict[str, list[dict[str, float]]]) -> None:
+    """Median seconds per trial by phase, per code tree."""
+    rows = list(dict.fromkeys(key for runs in splits.values() for split in runs for key in split))
+    print(f"{'phase (per trial)':<30}" + "".join(f"{name + ' s':>10}" for name in splits))
+    for row in rows:
+        medians = [statistics.median(s.get(row, 0.0) for s in runs) for runs in splits.values()]
+        print(f"{row:<30}" + "".join(f"{m:>10.3f}" for m in medians))
+    totals = [statistics.median(sum(s.values()) for s in runs) for runs in splits.values()]
+    print(f"{'trial':<30}" + "".join(f"{m:>10.3f}" for m in totals))
 
 
 def main() -> None:
@@ -132,10 +167,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1, help="epochs per trial")
     parser.add_argument("--compare", type=Path, help="another checkout (src/ and conf/)")
     parser.add_argument("--profile", type=Path, help="profile one sweep into this file")
+    parser.add_argument("--phases", action="store_true", help="the trials' time by phase")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--phases-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(RESULT_PREFIX + json.dumps(run_worker(args.worker, None)))
+        return
+    if args.phases_worker:
+        phases: list[dict[str, float]] = []
+        run_worker(args.phases_worker, None, phases)
+        print(PHASES_PREFIX + json.dumps(phases))
         return
     if args.profile:
         with tempfile.TemporaryDirectory() as folder:
@@ -144,10 +186,14 @@ def main() -> None:
         print(f"profile written to {args.profile}")
         return
     trees = {"this": REPO, **({"compare": args.compare.resolve()} if args.compare else {})}
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
-    for _ in range(args.rounds):
-        for name, tree in trees.items():
-            results[name] += sweep_in_process(tree, args.trials, args.epochs)
+    results: dict[str, list[Any]] = {name: [] for name in trees}
+    for index in range(args.rounds):
+        order = list(trees.items()) if index % 2 == 0 else list(reversed(trees.items()))
+        for name, tree in order:
+            results[name] += sweep_in_process(tree, args.trials, args.epochs, args.phases)
+    if args.phases:
+        print_phases(results)
+        return
     header = ("code", "trials", "trial s", "loop s", "overhead s", "target s")
     print("{:<8} {:>6} {:>8} {:>7} {:>11} {:>9}".format(*header))
     for name, pairs in results.items():

@@ -6,7 +6,9 @@ from biv_pipeline.project.hooks.concise_errors import ConciseErrorsHook
 from biv_pipeline.project.hooks.declared_datasets import DeclaredDatasetsHook
 from biv_pipeline.project.hooks.early_validation import EarlyValidationHook
 from biv_pipeline.project.hooks.lineage import LineageHook
+from biv_pipeline.project.plugin_commands import defer_plugin_commands
 from biv_pipeline.project.session import ProjectSession
+from biv_pipeline.project.shutdown import skip_collection_at_exit
 from biv_pipeline.tracking.contract import yaml_setting
 from biv_pipeline.tracking.hook import TrackingHook
 from biv_pipeline.tracking.run_summary import RunSummaryHook
@@ -14,6 +16,11 @@ from biv_pipeline.tracking.run_summary import RunSummaryHook
 # Kedro applies conf/logging.yml before it imports this module: the levels set here stand.
 quiet_third_party_warnings()
 set_framework_log_level()
+# Kedro imports these settings before the plugins' commands: kedro-mlflow's (and MLflow) then
+# load when `kedro mlflow ...` runs, not for every command
+defer_plugin_commands()
+# and at exit no garbage-collector passes over everything a run loaded (1-3 s of a run)
+skip_collection_at_exit()
 
 # kedro-mlflow's own hook (registered through its entry point) is replaced by TrackingHook,
 # which wraps it: one copy of each parameter, clean tags, the run named from the start.

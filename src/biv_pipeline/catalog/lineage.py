@@ -32,7 +32,6 @@ from kedro.io.core import AbstractDataset, Version, VersionNotFoundError
 from kedro.pipeline import Pipeline
 
 from biv_pipeline.catalog.names import IMAGE_CACHE, NOISY_TRAIN
-from biv_pipeline.data.images.cache import CACHE_ATTR
 from biv_pipeline.errors import LineageError, MissingVersionError
 from biv_pipeline.parameters.labels import (
     differences,
@@ -216,6 +215,9 @@ def _image_cache_key(
 ) -> str | None:
     """The key of the image cache the run's tables index: named in the noisy labels'
     provenance, else in that of the pinned test split (None: a table, no images)."""
+    # here, not at the top: the image code loads pandas, which settings (every command) need not
+    from biv_pipeline.data.images.cache import CACHE_ATTR  # noqa: PLC0415
+
     if not provenance and TEST_SPLIT in pins:
         test_split = catalog.get(TEST_SPLIT, version=Version(pins[TEST_SPLIT], None))
         provenance = test_split.load().attrs

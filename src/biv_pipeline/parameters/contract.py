@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError, create_model
 from pydantic import dataclasses as pydantic_dataclasses
 
-from biv_pipeline.data.images import check_image_size, check_max_bad_fraction
+from biv_pipeline.data.image_limits import check_image_size, check_max_bad_fraction
 from biv_pipeline.errors import ParameterError, closest_name
 from biv_pipeline.noise import NoiseConfig
 from biv_pipeline.parameters.training import UNRESOLVED_TYPES, TrainingConfig

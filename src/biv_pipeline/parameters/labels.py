@@ -17,7 +17,6 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from biv_pipeline.data.registry import BUILTIN_DATASETS
 from biv_pipeline.data.table_declaration import TableDeclaration
 from biv_pipeline.parameters.contract import parse_block
 from biv_pipeline.parameters.dotted_keys import flatten
@@ -88,6 +87,9 @@ def noise_block(values: Any) -> dict[str, Any]:
 
 def recipe_of_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
     """The recipe of the labels a run with these (raw) parameters makes."""
+    # the registry loads pandas: not when `kedro --help` or a bad parameter imports this module
+    from biv_pipeline.data.registry import BUILTIN_DATASETS  # noqa: PLC0415
+
     dataset = str(parameters["dataset"])
     declared = (parameters.get("datasets") or {}).get(dataset)
     source = None

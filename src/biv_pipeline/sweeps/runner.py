@@ -29,6 +29,7 @@ from biv_pipeline.sweeps.executors import EXECUTORS, TrialJob
 from biv_pipeline.sweeps.plan import DataGroup, Trial, expand, planned_seeds, refused_methods
 from biv_pipeline.sweeps.sessions import noisy_label_versions, run_session
 from biv_pipeline.sweeps.spec import SweepSpec
+from biv_pipeline.tracking.sqlite_wal import use_wal
 
 DATA_PIPELINES = ["ingest", "noise"]
 SECONDS_PER_MINUTE = 60
@@ -116,6 +117,7 @@ def run_sweep(
     spec = spec.with_overrides(overrides or {})
     seeds = planned_seeds(spec)
     groups = expand(spec)
+    use_wal(tracking_uri)  # before the first query opens the database
     done = done_runs(tracking_uri, spec.name)
     progress = Progress(total=sum(len(group.trials) for group in groups))
     log = sweep_log_path(project, spec.name)

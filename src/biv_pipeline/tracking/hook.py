@@ -21,6 +21,11 @@ differences:
 - the tracking store is checked before kedro-mlflow first contacts it
   (:mod:`biv_pipeline.tracking.store`): an unreachable server or a locked ``mlflow.db`` is one
   line, before any data is written or any run opened.
+
+It is registered under the name of kedro-mlflow's entry point (``mlflow_hook``): a session
+loads a plugin's hook module (MLflow with kedro-mlflow's) only if no hook of that name is
+registered yet, and unregisters those of ``DISABLE_HOOKS_FOR_PLUGINS`` only afterwards. So a
+run that stops on a bad parameter imports no MLflow.
 """
 
 from __future__ import annotations
@@ -35,10 +40,10 @@ from kedro.framework.hooks import hook_impl
 
 from biv_pipeline.catalog.names import NOISY_TRAIN, TRAINING_CONFIG  # TRAINING_CONFIG: trains
 from biv_pipeline.parameters.labels import noise_block
-from biv_pipeline.parameters.resolved_training import make_training_config
 from biv_pipeline.parameters.training import TRAINING_PARAMETERS
 from biv_pipeline.tracking.active_run import active_mlflow_run
 from biv_pipeline.tracking.contract import training_run_name
+from biv_pipeline.tracking.sqlite_wal import use_wal
 from biv_pipeline.tracking.store import check_tracking_store, locked_database_as_tracking_error
 
 if TYPE_CHECKING:
@@ -60,6 +65,7 @@ TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 KEDRO_MLFLOW_FALLBACK_URI = "mlruns"
 PROJECT_PATH = "project_path"  # kedro-mlflow tags every run with Kedro's run parameters
 SOURCE_NAME_TAG = "mlflow.source.name"  # MLflow's: the command that opened the run
+KEDRO_MLFLOW_HOOK_NAME = "mlflow_hook"  # the name of kedro-mlflow's `kedro.hooks` entry point
 
 
 def clean_run_params(run_params: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +121,10 @@ def configured_tracking_uri(context: KedroContext) -> str:
 def run_name(parameters: dict[str, Any], labels_noise: dict[str, Any] | None = None) -> str:
     """The name of a training run with these parameters, on labels made with
     ``labels_noise`` (None: labels this run makes, with its own ``noise`` block)."""
+    # `model: auto` resolves through the dataset registry, which loads pandas: only when a run
+    # is named, not when `kedro --help` or a bad parameter imports this module
+    from biv_pipeline.parameters.resolved_training import make_training_config  # noqa: PLC0415
+
     dataset = parameters["dataset"]
     config = make_training_config(
         dataset, **{name: parameters[name] for name in TRAINING_PARAMETERS}
@@ -135,6 +145,7 @@ class TrackingHook:
     named after its settings from the start (see the module docstring)."""
 
     def __init__(self) -> None:
+        self.__name__ = KEDRO_MLFLOW_HOOK_NAME  # the name pluggy registers it under
         self._delegate: MlflowHook | None = None
         self._trains = False
         self._tracking_uri = ""
@@ -156,6 +167,7 @@ class TrackingHook:
         self._tracking_uri = "" if mlflow_run_is_active() else configured_tracking_uri(context)
         if self._tracking_uri:
             check_tracking_store(self._tracking_uri)
+            use_wal(self._tracking_uri)
         with locked_database_as_tracking_error(self._tracking_uri):
             hook.after_context_created(context)
 

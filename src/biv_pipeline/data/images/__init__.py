@@ -10,6 +10,12 @@ The catalog dataset that saves and loads the cache is
 :class:`biv_pipeline.catalog.image_cache.ImageCacheDataset`.
 """
 
+from biv_pipeline.data.image_limits import (
+    MAX_IMAGE_SIZE,
+    MIN_IMAGE_SIZE,
+    check_image_size,
+    check_max_bad_fraction,
+)
 from biv_pipeline.data.images.cache import (
     CACHE_ATTR,
     IMAGE_KEY,
@@ -24,15 +30,7 @@ from biv_pipeline.data.images.cache import (
     read_image_cache,
     write_image_cache,
 )
-from biv_pipeline.data.images.decoding import (
-    MAX_IMAGE_SIZE,
-    MIN_IMAGE_SIZE,
-    DecodeReport,
-    check_image_size,
-    check_max_bad_fraction,
-    common_size,
-    decode_folder,
-)
+from biv_pipeline.data.images.decoding import DecodeReport, common_size, decode_folder
 from biv_pipeline.data.images.statistics import (
     channel_statistics,
     channel_sums,

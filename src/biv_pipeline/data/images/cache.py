@@ -20,11 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from biv_pipeline.data.image_limits import check_image_size, check_max_bad_fraction
 from biv_pipeline.data.images.decoding import (
     DecodeReport,
     check_decoded,
-    check_image_size,
-    check_max_bad_fraction,
     decode_folder,
     judge_sizes,
 )

@@ -7,8 +7,6 @@ from typing import Any
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 
-from biv_pipeline.data.registry import register_datasets
-
 DATASETS_PARAMETER = "datasets"
 
 
@@ -31,4 +29,7 @@ class DeclaredDatasetsHook:
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         """Register this run's declarations, replacing those of an earlier session."""
+        # here, not at the top: the registry loads pandas, which settings (every command) need not
+        from biv_pipeline.data.registry import register_datasets  # noqa: PLC0415
+
         register_datasets(raw_parameters(context).get(DATASETS_PARAMETER))

@@ -10,17 +10,13 @@ from kedro.io import DataCatalog
 from kedro.pipeline import Pipeline
 
 from biv_pipeline.catalog.names import SWEEP_RUNS
-from biv_pipeline.data.declared_noise import resolve_source
-from biv_pipeline.data.images import check_image_size
-from biv_pipeline.data.registry import get_dataset, register_datasets
+from biv_pipeline.data.image_limits import check_image_size
 from biv_pipeline.parameters.contract import check_parameters, parse_block
-from biv_pipeline.parameters.resolved_training import make_training_config
 from biv_pipeline.parameters.training import TRAINING_PARAMETERS
 from biv_pipeline.project.hooks.declared_datasets import DATASETS_PARAMETER, raw_parameters
 
 DATASET = "dataset"
 IMAGE_SIZE = "image_size"
-NOISE = "noise"
 NOISE = "noise"
 
 
@@ -28,6 +24,11 @@ def check_run_parameters(parameters: dict[str, Any]) -> None:
     """Raise a one-line reason naming the first bad parameter of a run's ``parameters``
     (every key of every pipeline, as configured and given), as a run checks them at start."""
     check_parameters(parameters)
+    # the registry loads pandas: not before the contract has named any bad parameter
+    from biv_pipeline.data.declared_noise import resolve_source  # noqa: PLC0415
+    from biv_pipeline.data.registry import get_dataset, register_datasets  # noqa: PLC0415
+    from biv_pipeline.parameters.resolved_training import make_training_config  # noqa: PLC0415
+
     declarations = parameters[DATASETS_PARAMETER]
     spec = get_dataset(parameters[DATASET], declarations)
     noise = parse_block(NOISE, parameters[NOISE])
