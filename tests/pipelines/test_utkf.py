@@ -54,7 +54,7 @@ def test_one_epoch_trains_each_image_model(project: Path, utkf_params, model: st
     )
     runs = training_runs(project)
     (name,) = runs["tags.mlflow.runName"]
-    assert name.startswith(f"utkf-biv-eps0.5-{model}-p0.5-noise")
+    assert name.startswith(f"utkf-biv-epstau2_hat-{model}-p0.5-noise")
     run = runs.iloc[0]
     assert run["params.train.model"] == model
     # tau2_hat from a linear pilot fit of pooled channel means, the epsilon trained with
@@ -103,7 +103,8 @@ def test_train_only_reads_through_the_catalog_the_cache_its_labels_were_made_wit
     with KedroSession.create(project_path=project, runtime_params=params) as session:
         session._hook_manager.register(loads)
         session.run(pipeline_names=["train"])
-    assert [images.key for images in loads.loaded] == [key, key]  # train_model, predict_test_set
+    # estimate_label_heterogeneity, train_model, predict_test_set
+    assert [images.key for images in loads.loaded] == [key, key, key]
     for images in loads.loaded:
         assert isinstance(images.images, np.memmap)
         assert images.images.shape == (3000, 3, 32, 32)
