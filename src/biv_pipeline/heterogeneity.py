@@ -71,6 +71,18 @@ class Heterogeneity:
         return self.variance_share < INCOMPLETE_SHARE
 
 
+@dataclass(frozen=True)
+class LabelHeterogeneity:
+    """The train pipeline's ``label_heterogeneity``: the training labels' estimate, or None for
+    labels that carry no variances (a Kedro dataset cannot hold None itself)."""
+
+    estimate: Heterogeneity | None
+
+    def metrics(self) -> dict[str, float]:
+        """What a run logs of the estimate (none without one)."""
+        return {} if self.estimate is None else self.estimate.metrics()
+
+
 def dersimonian_laird(
     y: np.ndarray, variance: np.ndarray, design: np.ndarray, bound: str = "linear"
 ) -> Heterogeneity:

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from biv_pipeline.errors import ParameterError
+from biv_pipeline.pipelines.noise import pipeline as noise
 from biv_pipeline.pipelines.train import pipeline as train
 from tests.pipelines.conftest import QUICK_TRAINING
 from tests.pipelines.slices import run_slice
@@ -87,7 +89,7 @@ def test_the_slices_open_no_mlflow_run_and_write_no_file(
 def test_labels_with_variances_log_tau2_hat_and_the_variance_share(
     noised: dict[str, Any], trained: dict[str, Any]
 ) -> None:
-    metrics, estimate = trained["training_metrics"], trained["label_heterogeneity"]
+    metrics, estimate = trained["training_metrics"], trained["label_heterogeneity"].estimate
     final = {name: metrics[name] for name in ("tau2_hat", "tau2_hat_se", "variance_share")}
     assert all(len(points) == 1 for points in final.values())
     mean_variance = noised["noisy_train"]["variance_seen"].mean()
@@ -106,8 +108,24 @@ def test_epsilon_tau2_hat_trains_with_the_estimate(
     parameters = {**slice_parameters, "epsilon": "tau2_hat"}
     outputs = run_slice(train.create_pipeline(), parameters, slice_workdir, **ingested, **noised)
     plt.close(outputs["learning_curve"])
-    tau2 = trained["label_heterogeneity"].tau2_hat
-    assert outputs["label_heterogeneity"].tau2_hat == tau2  # estimated before the fit, once
+    tau2 = trained["label_heterogeneity"].estimate.tau2_hat
+    # estimated before the fit, once
+    assert outputs["label_heterogeneity"].estimate.tau2_hat == tau2
     assert outputs["training_config"].epsilon == "tau2_hat"  # the setting, as logged
     epsilons = [point["value"] for point in outputs["training_metrics"]["epsilon_mean"]]
     assert epsilons == pytest.approx([tau2] * QUICK_TRAINING["epochs"], rel=1e-6)
+
+
+def test_labels_without_variances_train_without_tau2_hat_and_refuse_it_as_epsilon(
+    ingested: dict[str, Any], slice_parameters: dict[str, Any], slice_workdir: Path
+) -> None:
+    parameters = {**slice_parameters, "noise": {**slice_parameters["noise"], "enabled": False}}
+    clean = run_slice(noise.create_pipeline(), parameters, slice_workdir, **ingested)
+    plt.close(clean["variance_histogram"])
+    outputs = run_slice(train.create_pipeline(), parameters, slice_workdir, **ingested, **clean)
+    plt.close(outputs["learning_curve"])
+    assert outputs["label_heterogeneity"].estimate is None
+    assert {"tau2_hat", "variance_share"}.isdisjoint(outputs["training_metrics"])
+    asked = {**parameters, "loss": "iv", "epsilon": "tau2_hat"}
+    with pytest.raises(ParameterError, match="epsilon: tau2_hat needs training labels with"):
+        run_slice(train.create_pipeline(), asked, slice_workdir, **ingested, **clean)

@@ -25,7 +25,7 @@ from biv_pipeline.data.registry import feature_columns
 from biv_pipeline.data.schema import DECLARED, LABEL, NOISY, clean_label_column
 from biv_pipeline.errors import LineageError
 from biv_pipeline.figures import epoch_axis, plain_log_axis
-from biv_pipeline.heterogeneity import Heterogeneity, estimate_heterogeneity, resolve_epsilon
+from biv_pipeline.heterogeneity import LabelHeterogeneity, estimate_heterogeneity, resolve_epsilon
 from biv_pipeline.losses import make_loss
 from biv_pipeline.models import ImageInput, build_model
 from biv_pipeline.parameters.training import CLASSICAL_NAMES, TrainingConfig
@@ -108,14 +108,14 @@ def check_test_split_matches(noisy_train: pd.DataFrame, test_split: pd.DataFrame
 
 def estimate_label_heterogeneity(
     noisy_train: pd.DataFrame, image_cache: CachedImages | None
-) -> Heterogeneity | None:
-    """tau2_hat, the noise the labels' seen variances miss, from a linear pilot fit of the
-    features; None for labels without variances. An upper bound for a non-linear problem
-    (:mod:`biv_pipeline.heterogeneity`); numpy only: the training's random state is untouched.
-    """
-    y = noisy_train[NOISY.y_noisy].to_numpy(np.float64)
-    variance = noisy_train[NOISY.variance_seen].to_numpy(np.float64)
-    return estimate_heterogeneity(pilot_features(noisy_train, image_cache), y, variance)
+) -> LabelHeterogeneity:
+    """tau2_hat, the noise the labels' seen variances miss (none without variances), from a
+    linear pilot fit: an upper bound for a non-linear problem (numpy only: no random state)."""
+    y, variance = (
+        noisy_train[c].to_numpy(np.float64) for c in (NOISY.y_noisy, NOISY.variance_seen)
+    )
+    features = pilot_features(noisy_train, image_cache)
+    return LabelHeterogeneity(estimate_heterogeneity(features, y, variance))
 
 
 def train_model(
@@ -123,7 +123,7 @@ def train_model(
     test_split: pd.DataFrame,
     image_cache: CachedImages | None,
     config: TrainingConfig,
-    heterogeneity: Heterogeneity | None = None,
+    heterogeneity: LabelHeterogeneity,
 ) -> tuple[nn.Module | ClassicalModel, pd.DataFrame]:
     """Train on (inputs, y_noisy, variance_seen); score on the test split per epoch (the
     clean test MSE where the clean labels are known, the scores on the noisy ones).
@@ -131,9 +131,9 @@ def train_model(
     Image rows are gathered from ``image_cache`` (None for a table). A classical model
     (``linear``, ``gbm``, ``gp``) is fitted once instead; its history is one row: the labels
     it learned from (``fit_rows``) and the seconds the fit took. ``epsilon: tau2_hat`` is
-    resolved to ``heterogeneity.tau2_hat`` first.
+    resolved to the estimate's ``tau2_hat`` first.
     """
-    config = resolve_epsilon(config, heterogeneity)
+    config = resolve_epsilon(config, heterogeneity.estimate)
     check_test_split_matches(noisy_train, test_split)
     if config.model in CLASSICAL_NAMES:
         # the loss's own check of the labels: a cutoff below every variance stops the run
@@ -184,7 +184,7 @@ def summarise_metrics(
     history: pd.DataFrame,
     predictions: pd.DataFrame,
     normalisation: dict,
-    heterogeneity: Heterogeneity | None = None,
+    heterogeneity: LabelHeterogeneity,
 ) -> dict[str, list[dict[str, float]]]:
     """Per-epoch and final metrics in kedro-mlflow's ``{name: [{step, value}]}`` form.
 
@@ -224,12 +224,12 @@ def summarise_metrics(
 
 
 def _final_test_metrics(
-    predictions: pd.DataFrame, scale: float, heterogeneity: Heterogeneity | None
+    predictions: pd.DataFrame, scale: float, heterogeneity: LabelHeterogeneity
 ) -> dict[str, float]:
     """The final test scores: the clean test MSE and raw RMSE where the clean labels are
     known, the scores on the test labels as given (``noisy_test_scores``), and the training
     labels' tau2_hat where they carry variances."""
-    final = {} if heterogeneity is None else heterogeneity.metrics()
+    final = heterogeneity.metrics()
     clean = clean_label_column(predictions)
     if clean is not None:
         final_mse = float(((predictions["y_pred"] - predictions[clean]) ** 2).mean())

@@ -98,8 +98,9 @@ class LineageHook:
         mlflow.set_tags(tags)
         train = asdict(config)
         heterogeneity = inputs.get(LABEL_HETEROGENEITY)
-        if heterogeneity is not None:  # the estimate epsilon: tau2_hat stands for (iv, biv)
-            resolved = resolve_epsilon(config, heterogeneity).epsilon
+        if heterogeneity is not None and heterogeneity.estimate is not None:
+            # the estimate epsilon: tau2_hat stands for (iv, biv)
+            resolved = resolve_epsilon(config, heterogeneity.estimate).epsilon
             if resolved != config.epsilon:
                 train["epsilon_value"] = resolved
         mlflow.log_params(
