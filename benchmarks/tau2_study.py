@@ -30,7 +30,8 @@ import pandas as pd
 from biv_pipeline.data.registry import feature_columns
 from biv_pipeline.data.schema import LABEL, NOISY
 from biv_pipeline.heterogeneity import with_intercept
-from biv_pipeline.reporting import format_interval, markdown_table, mean_interval
+from biv_pipeline.markdown import format_interval, markdown_table
+from biv_pipeline.reporting import mean_interval
 
 SWEEPS = ("tau2_auto", "tau2_iv0", "tau2_hat")
 BASELINE = "biv ε=auto"
