@@ -29,6 +29,19 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
+def first_faces(data: Path, count: int) -> list[Path]:
+    """The first ``count`` images of the UTKFace sample under ``data``, by name."""
+    return sorted((data / "utkface").glob("*.jpg"))[:count]
+
+
+def copy_faces(data: Path, folder: Path, count: int) -> Path:
+    """``folder``, made, with a copy of each of the first ``count`` UTKFace images."""
+    folder.mkdir(parents=True)
+    for path in first_faces(data, count):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` (UCI Wine Quality CSVs, a UTKFace sample); required, never skipped."""

@@ -21,7 +21,7 @@ from kedro.framework.startup import bootstrap_project
 from PIL import Image
 
 from biv_pipeline.cli import cli
-from tests.conftest import DATA_LAYERS, REPO_ROOT, SHARED_DATA
+from tests.conftest import DATA_LAYERS, REPO_ROOT, SHARED_DATA, first_faces
 
 WINE_FILES = ("winequality-red.csv", "winequality-white.csv")
 ODD_FACE = "100_0_0_20160101000000000.jpg.chip.jpg"  # sorts first among the faces
@@ -194,7 +194,7 @@ def faces(odd: bool = False, unparsable: bool = False) -> Callable[[Path, Path],
     def setup(project: Path, scratch: Path) -> str:
         folder = scratch / "data" / "utkface"
         folder.mkdir(parents=True)
-        sources = sorted((SHARED_DATA / "utkface").glob("*.jpg"))[:FACES]
+        sources = first_faces(SHARED_DATA, FACES)
         for index, source in enumerate(sources):
             shutil.copy(source, folder / (f"face{index}.jpg" if unparsable else source.name))
         if odd:
@@ -496,7 +496,7 @@ def face_index(missing: str = "", index: bool = True) -> Callable[[Path, Path], 
         folder = scratch / "data" / "ages"
         (folder / "faces").mkdir(parents=True)
         names = []
-        for number, source in enumerate(sorted((SHARED_DATA / "utkface").glob("*.jpg"))[:FACES]):
+        for number, source in enumerate(first_faces(SHARED_DATA, FACES)):
             names.append(f"faces/{number}.jpg")
             shutil.copy(source, folder / names[-1])
         lines = ["image,age", *(f"{name},{20 + i}" for i, name in enumerate([*names, missing]))]

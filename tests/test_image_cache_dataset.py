@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,8 @@ from biv_pipeline.data.images import IMAGE_KEY, ImageSource
 from biv_pipeline.errors import MissingDataError
 from biv_pipeline.pipelines.ingest import create_pipeline as ingest_pipeline
 from biv_pipeline.pipelines.train import create_pipeline as train_pipeline
-from tests.conftest import REPO_ROOT
+from biv_pipeline.tracking.contract import yaml_setting
+from tests.conftest import REPO_ROOT, copy_faces
 
 FACES = 20
 
@@ -23,11 +23,7 @@ FACES = 20
 @pytest.fixture
 def source(shared_data: Path, tmp_path: Path) -> ImageSource:
     """The first faces of the shared UTKFace sample (copied), to cache at 32 pixels."""
-    folder = tmp_path / "utkface"
-    folder.mkdir()
-    for path in sorted((shared_data / "utkface").glob("*.jpg"))[:FACES]:
-        shutil.copy(path, folder / path.name)
-    return ImageSource.scan(folder, 32, 2, 0.01)
+    return ImageSource.scan(copy_faces(shared_data, tmp_path / "utkface", FACES), 32, 2, 0.01)
 
 
 def test_ingest_writes_the_image_cache_and_train_reads_it() -> None:
@@ -42,7 +38,7 @@ def test_the_catalog_declares_the_cache_under_ingest_cache_dir_in_a_viz_layer() 
     def entry(runtime_params: dict) -> dict:
         loader = OmegaConfigLoader(
             str(REPO_ROOT / "conf"), base_env="base", default_run_env="base",
-            runtime_params=runtime_params,
+            runtime_params=runtime_params, custom_resolvers={"tracking": yaml_setting},
         )  # fmt: skip
         return loader["catalog"][IMAGE_CACHE]
 

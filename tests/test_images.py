@@ -23,6 +23,7 @@ from biv_pipeline.data.images import (
     subset_channel_statistics,
 )
 from biv_pipeline.errors import MissingDataError, ParameterError
+from tests.conftest import copy_faces
 
 SUBSET = 120
 
@@ -30,11 +31,7 @@ SUBSET = 120
 @pytest.fixture
 def face_folder(shared_data: Path, tmp_path: Path) -> Path:
     """A temp copy of the first faces of the shared UTKFace sample."""
-    folder = tmp_path / "utkface"
-    folder.mkdir()
-    for path in sorted((shared_data / "utkface").glob("*.jpg"))[:SUBSET]:
-        shutil.copy(path, folder / path.name)
-    return folder
+    return copy_faces(shared_data, tmp_path / "utkface", SUBSET)
 
 
 def test_every_name_of_the_shared_sample_parses(shared_data: Path) -> None:

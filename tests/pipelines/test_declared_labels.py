@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from tests.conftest import first_faces
 from tests.pipelines.conftest import QUICK_TRAINING, noisy_versions, run_kedro, training_runs
 
 WINE_FILES = ("winequality-red.csv", "winequality-white.csv")
@@ -109,7 +110,7 @@ def write_face_index(shared_data: Path, folder: Path) -> None:
     (folder / "ages" / "faces").mkdir(parents=True)
     rng = np.random.default_rng(0)
     rows = []
-    for index, source in enumerate(sorted((shared_data / "utkface").glob("*.jpg"))[:FACES]):
+    for index, source in enumerate(first_faces(shared_data, FACES)):
         name = f"faces/{index:03d}.jpg"
         shutil.copy(source, folder / "ages" / name)
         age, std = float(source.name.split("_")[0]), rng.uniform(1.0, 6.0)
