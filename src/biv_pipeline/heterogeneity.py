@@ -35,6 +35,11 @@ POOLED_GRID = 4  # images: channel means over a POOLED_GRID x POOLED_GRID grid (
 IMAGE_CHUNK = 1024  # images pooled per step
 
 
+def looks_incomplete(variance_share: float) -> bool:
+    """Whether given variances with this share of the noise miss a fifth of it or more."""
+    return variance_share < INCOMPLETE_SHARE
+
+
 @dataclass(frozen=True)
 class Heterogeneity:
     """tau2_hat with its standard error, from ``n`` labels and a design of rank ``rank``.
@@ -68,7 +73,7 @@ class Heterogeneity:
     @property
     def looks_incomplete(self) -> bool:
         """Whether the given variances miss a fifth or more of the noise (share below 0.8)."""
-        return self.variance_share < INCOMPLETE_SHARE
+        return looks_incomplete(self.variance_share)
 
 
 @dataclass(frozen=True)

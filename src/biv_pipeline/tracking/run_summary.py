@@ -19,7 +19,7 @@ from biv_pipeline.catalog.names import (
     TRAINING_METRICS,
 )
 from biv_pipeline.data.schema import clean_label_column, declares_noise
-from biv_pipeline.heterogeneity import INCOMPLETE_SHARE
+from biv_pipeline.heterogeneity import INCOMPLETE_SHARE, looks_incomplete
 from biv_pipeline.run_record import (
     CLEAN_EST_METRIC,
     CLEAN_EST_SE_METRIC,
@@ -136,7 +136,7 @@ def describe_tau2(tau2: float, standard_error: float, share: float) -> dict[str,
     given variances look incomplete: an estimate that subtracts them from noisy test errors
     (``test_mse_clean_est``) keeps the noise they miss, so it overstates the clean error."""
     lines = {"tau2_hat": f"{tau2:.4g} ± {standard_error:.2g} (variance share {share:.3g})"}
-    if share < INCOMPLETE_SHARE:
+    if looks_incomplete(share):
         lines["variance_note"] = (
             f"the given label variances look incomplete (share {share:.2f} < "
             f"{INCOMPLETE_SHARE}); test_mse_clean_est then reads high"
